@@ -1,0 +1,141 @@
+import type { CeleriacError, DecodeError } from './errors.js';
+import type { TaskMessage } from './message.js';
+
+/**
+ * What a broker adapter supports. Declared by the adapter, never detected at runtime; the
+ * conformance suite reads it, skipping (visibly) what is declared absent and requiring the rest.
+ */
+export interface BrokerCapabilities {
+  /** Delayed delivery held by the broker, never in worker memory. */
+  readonly delay: boolean;
+  /** Per-message priority honoured across waiting messages. */
+  readonly priority: boolean;
+  /** Distinct priority levels honoured (e.g. 4 buckets on Redis as kombu, 10 on RabbitMQ). */
+  readonly priorityLevels: number;
+  /** `deadLetter()` keeps the message with its reason, and `readDeadLetters()` lists them. */
+  readonly deadLetter: boolean;
+  /** Dead letters can be put back on their queue with `redriveDeadLetters()`. */
+  readonly redrive: boolean;
+  /** A delivery left unsettled by a consumer that died or closed is delivered again. */
+  readonly redeliveryOnConsumerDeath: boolean;
+  /** Delivery order within one queue and priority level. */
+  readonly ordering: 'fifo' | 'per-key' | 'none';
+  /** `depth()` reports waiting messages. */
+  readonly depth: boolean;
+  /** `purge()` removes waiting messages. */
+  readonly purge: boolean;
+  /** Largest encoded message the broker accepts, in bytes. */
+  readonly maxMessageBytes: number;
+}
+
+/** One message to publish. */
+export interface OutgoingMessage {
+  readonly queue: string;
+  readonly message: TaskMessage;
+  /** Hold the message in the broker's delayed store for this long before it can be consumed. */
+  readonly delayMs?: number;
+  /** Messages with the same key keep their relative order where the broker partitions (Kafka). */
+  readonly orderingKey?: string;
+}
+
+/** Why a message went to the dead-letter place. */
+export interface DeadLetterReason {
+  /** Stable code, e.g. `MESSAGE_UNDECODABLE`, `TASK_NOT_REGISTERED`, `DELIVERY_LIMIT`. */
+  readonly code: string;
+  readonly message: string;
+}
+
+/** A message kept in the dead-letter place. */
+export interface DeadLetter {
+  readonly queue: string;
+  readonly reason: DeadLetterReason;
+  /** The message as it was received, undecoded (so even garbage is kept). */
+  readonly raw: string;
+  /** When it was dead-lettered. */
+  readonly at: Date;
+}
+
+/** Settlement shared by every delivery. Settle each delivery exactly once. */
+export interface DeliverySettlement {
+  /** Queue the message was consumed from. */
+  readonly queue: string;
+  /** 1 on first delivery; grows on every redelivery (requeue, crash recovery). */
+  readonly deliveryCount: number;
+  /** Done: remove the message for good. Call only after its outcome is stored. */
+  ack(): Promise<void>;
+  /** Put the message back, optionally after a broker-held delay. */
+  requeue(options?: { readonly delayMs?: number }): Promise<void>;
+  /** Remove the message from the queue into the dead-letter place, with the reason. */
+  deadLetter(reason: DeadLetterReason): Promise<void>;
+}
+
+/** A delivery that decoded into a task message. */
+export interface TaskDelivery extends DeliverySettlement {
+  readonly kind: 'task';
+  readonly message: TaskMessage;
+}
+
+/** A delivery that could not be decoded; the worker dead-letters it with the error. */
+export interface MalformedDelivery extends DeliverySettlement {
+  readonly kind: 'malformed';
+  readonly raw: string;
+  readonly error: DecodeError;
+}
+
+/** What a consumer hands to its callback. */
+export type Delivery = TaskDelivery | MalformedDelivery;
+
+/** Options for {@link Broker.consume}. */
+export interface ConsumeOptions {
+  readonly queues: readonly string[];
+  /**
+   * Most unsettled deliveries held at once. The worker passes its free slots (concurrency plus an
+   * explicit small prefetch), so a busy worker never reserves work another worker could take.
+   */
+  readonly prefetch: number;
+  readonly onDelivery: (delivery: Delivery) => void;
+  /** Transport errors the consumer recovered from (e.g. it reconnected), for logs. */
+  readonly onError?: (error: CeleriacError) => void;
+}
+
+/** A running consumer. */
+export interface Consumer {
+  /** Change the number of unsettled deliveries allowed (e.g. concurrency changed). */
+  setPrefetch(prefetch: number): void;
+  /** Stop fetching new messages. Deliveries already handed out stay valid and must be settled. */
+  pause(): Promise<void>;
+  /** Fetch again after `pause()`. */
+  resume(): void;
+  /**
+   * Stop fetching and release the consumer. Deliveries still unsettled are returned to their
+   * queue so nothing is lost (they may be delivered again to another consumer).
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * A message broker: queues of Celery v2 task messages.
+ *
+ * @remarks
+ * Adapters only encode the message into their transport's envelope; the message model is the core's.
+ * Results are not the broker's concern (see `ResultBackend`).
+ */
+export interface Broker {
+  /** Adapter name for messages and logs, e.g. `redis`. */
+  readonly name: string;
+  readonly capabilities: BrokerCapabilities;
+  /** Resolves once the broker has the message (confirmed where the transport can confirm). */
+  publish(message: OutgoingMessage): Promise<void>;
+  /** Publishes many messages in as few round trips as the transport allows. */
+  publishMany(messages: readonly OutgoingMessage[]): Promise<void>;
+  consume(options: ConsumeOptions): Promise<Consumer>;
+  /** Waiting (ready) messages in the queue, excluding delayed and in-flight ones. */
+  depth(queue: string): Promise<number>;
+  /** Removes waiting and delayed messages; returns how many were removed. */
+  purge(queue: string): Promise<number>;
+  /** Dead letters of a queue, oldest first. */
+  readDeadLetters(queue: string, limit?: number): Promise<DeadLetter[]>;
+  /** Moves every dead letter of a queue back onto it; returns how many moved. */
+  redriveDeadLetters(queue: string): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,99 @@
+import { type AnySchema, objectKeysOf, type SchemaInput, type SchemaOutput } from './schema.js';
+
+/** Retry policy: exponential backoff with jitter, capped. */
+export interface RetryPolicy {
+  /** Retries after the first attempt (0 = never retry). */
+  readonly max: number;
+  /** Delay before the first retry. @default 1000 */
+  readonly initialDelayMs?: number;
+  /** Multiplier applied per retry. @default 2 */
+  readonly factor?: number;
+  /** Upper bound for one delay. @default 600_000 (as Celery's `retry_backoff_max`) */
+  readonly maxDelayMs?: number;
+  /** Full jitter (random in [0, delay]) when true, as Celery's `retry_jitter`. @default true */
+  readonly jitter?: boolean;
+}
+
+/** Per-task defaults; every field can be overridden per call. */
+export interface TaskDefaults {
+  /** Queue the task is routed to. @default 'celery' */
+  readonly queue?: string;
+  readonly retry?: RetryPolicy;
+  /** Hard time limit: the handler is abandoned and `TimeLimitExceeded` recorded. */
+  readonly timeoutMs?: number;
+  /** Soft time limit: the handler's `AbortSignal` fires, the handler may clean up. */
+  readonly softTimeoutMs?: number;
+  /** 0 (lowest) to 9 (most urgent). */
+  readonly priority?: number;
+  /** Drop (record REVOKED) if not started within this many ms of enqueue. */
+  readonly expiresMs?: number;
+  /** Do not store a result (Celery's `ignore_result`). */
+  readonly ignoreResult?: boolean;
+}
+
+/**
+ * A task contract: the name and the schemas of a task, with no handler. Import it from both
+ * the producer and the worker; the producer never needs the implementation.
+ */
+export interface TaskContract<
+  TName extends string = string,
+  TInput extends AnySchema = AnySchema,
+  TOutput extends AnySchema = AnySchema,
+> {
+  readonly name: TName;
+  readonly input: TInput;
+  readonly output: TOutput;
+  readonly defaults: TaskDefaults;
+  /**
+   * Keys of an object input, in schema order: a positional Celery call (`args`) is mapped onto
+   * them. `undefined` when the input is not an object; then the input travels as `args[0]`.
+   */
+  readonly argNames: readonly string[] | undefined;
+}
+
+/** The widest contract type, for collections of contracts. */
+export type AnyTaskContract = TaskContract<string, AnySchema, AnySchema>;
+
+/** What a producer passes to `enqueue` for this contract. */
+export type InferTaskInput<T extends AnyTaskContract> = SchemaInput<T['input']>;
+/** What the handler receives after parsing. */
+export type InferTaskParsedInput<T extends AnyTaskContract> = SchemaOutput<T['input']>;
+/** What the handler must return (before output parsing). */
+export type InferTaskReturn<T extends AnyTaskContract> = SchemaInput<T['output']>;
+/** What a producer gets back from `handle.result()`. */
+export type InferTaskOutput<T extends AnyTaskContract> = SchemaOutput<T['output']>;
+
+/** Definition accepted by {@link defineTask}. */
+export interface TaskDefinition<TName extends string, TInput extends AnySchema, TOutput extends AnySchema> {
+  /** Celery task name; the wire identity shared with Python workers (e.g. `'tasks.add'`). */
+  readonly name: TName;
+  readonly input: TInput;
+  readonly output: TOutput;
+  readonly defaults?: TaskDefaults;
+}
+
+/**
+ * Defines a task contract.
+ *
+ * @example
+ * ```ts
+ * export const add = defineTask({
+ *   name: 'demo.add',
+ *   input: z.object({ x: z.number(), y: z.number() }),
+ *   output: z.number(),
+ *   defaults: { retry: { max: 3 }, timeoutMs: 30_000 },
+ * });
+ * ```
+ */
+export function defineTask<const TName extends string, TInput extends AnySchema, TOutput extends AnySchema>(
+  definition: TaskDefinition<TName, TInput, TOutput>,
+): TaskContract<TName, TInput, TOutput> {
+  if (!definition.name) throw new TypeError('[celeriac] defineTask: name is required');
+  return Object.freeze({
+    name: definition.name,
+    input: definition.input,
+    output: definition.output,
+    defaults: Object.freeze({ ...definition.defaults }),
+    argNames: objectKeysOf(definition.input),
+  });
+}

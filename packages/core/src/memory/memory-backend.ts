@@ -1,0 +1,153 @@
+import { ClosedError, ResultTimeoutError } from '../errors.js';
+import {
+  type BackendCapabilities,
+  type ChordPart,
+  READY_STATES,
+  type ResultBackend,
+  type ResultMeta,
+  type StoreOptions,
+  TaskState,
+  type WaitOptions,
+} from '../result-backend.js';
+
+/** Capabilities of the in-memory backend. */
+export const memoryBackendCapabilities: BackendCapabilities = Object.freeze({
+  push: true,
+  ttl: true,
+  durable: false,
+  chord: true,
+});
+
+/** Options for {@link MemoryResultBackend}. */
+export interface MemoryResultBackendOptions {
+  /** Result time to live; 0 keeps results until forgotten. @default 86_400_000 (1 day, as Celery) */
+  readonly ttlMs?: number;
+}
+
+interface Stored {
+  readonly json: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * An in-memory result backend with push-based waits, TTLs and an atomic chord join. Results are
+ * stored serialised, so readers never share objects with writers.
+ */
+export class MemoryResultBackend implements ResultBackend {
+  readonly name = 'memory';
+  readonly capabilities = memoryBackendCapabilities;
+  private readonly results = new Map<string, Stored>();
+  private readonly waiters = new Map<string, Set<(meta: ResultMeta) => void>>();
+  private readonly chords = new Map<string, { size: number | null; parts: Map<number, ChordPart> }>();
+  private readonly ttlMs: number;
+  private closed = false;
+
+  constructor(options: MemoryResultBackendOptions = {}) {
+    this.ttlMs = options.ttlMs ?? 86_400_000;
+  }
+
+  private read(taskId: string): ResultMeta | null {
+    const stored = this.results.get(taskId);
+    if (!stored) return null;
+    if (stored.expiresAt <= Date.now()) {
+      this.results.delete(taskId);
+      return null;
+    }
+    return JSON.parse(stored.json) as ResultMeta;
+  }
+
+  async store(meta: ResultMeta, options: StoreOptions = {}): Promise<void> {
+    if (this.closed) throw new ClosedError('memory result backend');
+    // Never overwrite a SUCCESS: a redelivered task must not corrupt a finished result.
+    if (this.read(meta.task_id)?.status === TaskState.SUCCESS) return;
+    const ttl = options.ttlMs ?? this.ttlMs;
+    this.results.set(meta.task_id, { json: JSON.stringify(meta), expiresAt: ttl > 0 ? Date.now() + ttl : Infinity });
+    if (READY_STATES.has(meta.status)) {
+      const waiters = this.waiters.get(meta.task_id);
+      if (waiters) {
+        this.waiters.delete(meta.task_id);
+        for (const w of waiters) w(JSON.parse(JSON.stringify(meta)) as ResultMeta);
+      }
+    }
+  }
+
+  async get(taskId: string): Promise<ResultMeta | null> {
+    return this.read(taskId);
+  }
+
+  async getMany(taskIds: readonly string[]): Promise<(ResultMeta | null)[]> {
+    return taskIds.map((id) => this.read(id));
+  }
+
+  wait(taskId: string, options: WaitOptions = {}): Promise<ResultMeta> {
+    const current = this.read(taskId);
+    if (current && READY_STATES.has(current.status)) return Promise.resolve(current);
+    return new Promise<ResultMeta>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const cleanup = () => {
+        if (timer) clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.waiters.get(taskId)?.delete(done);
+      };
+      const done = (meta: ResultMeta) => {
+        cleanup();
+        resolve(meta);
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(options.signal?.reason);
+      };
+      let set = this.waiters.get(taskId);
+      if (!set) {
+        set = new Set();
+        this.waiters.set(taskId, set);
+      }
+      set.add(done);
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          cleanup();
+          reject(new ResultTimeoutError(taskId, options.timeoutMs as number));
+        }, options.timeoutMs);
+      }
+      if (options.signal) {
+        if (options.signal.aborted) onAbort();
+        else options.signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+  }
+
+  async forget(taskId: string): Promise<void> {
+    this.results.delete(taskId);
+  }
+
+  private chord(groupId: string) {
+    let c = this.chords.get(groupId);
+    if (!c) {
+      c = { size: null, parts: new Map() };
+      this.chords.set(groupId, c);
+    }
+    return c;
+  }
+
+  async setChordSize(groupId: string, size: number): Promise<void> {
+    this.chord(groupId).size = size;
+  }
+
+  async addChordPart(groupId: string, part: ChordPart): Promise<{ done: number; size: number | null }> {
+    const c = this.chord(groupId);
+    c.parts.set(part.index, part);
+    return { done: c.parts.size, size: c.size };
+  }
+
+  async getChordParts(groupId: string): Promise<ChordPart[]> {
+    return [...(this.chords.get(groupId)?.parts.values() ?? [])].sort((a, b) => a.index - b.index);
+  }
+
+  async deleteChord(groupId: string): Promise<void> {
+    this.chords.delete(groupId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+
+/** The default queue, as in Celery, so TS and Python meet without configuration. */
+export const DEFAULT_QUEUE = 'celery';
+
+/** A Celery canvas signature (`celery.canvas.Signature` as a dict). */
+export interface Signature {
+  task: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  options: Record<string, unknown>;
+  subtask_type: string | null;
+  immutable: boolean;
+  [extra: string]: unknown;
+}
+
+/** The third element of a v2 body: canvas instructions. */
+export interface TaskEmbed {
+  callbacks: Signature[] | null;
+  errbacks: Signature[] | null;
+  /** Remaining chain steps, reversed: the next step is the last element. */
+  chain: Signature[] | null;
+  chord: Signature | null;
+}
+
+/** `[args, kwargs, embed]`: a v2 body always has exactly three elements. */
+export type TaskBody = [args: unknown[], kwargs: Record<string, unknown>, embed: TaskEmbed | null];
+
+/** Celery protocol v2 headers. Unknown extra headers are kept as they are. */
+export interface TaskHeaders {
+  lang: string;
+  task: string;
+  id: string;
+  shadow: string | null;
+  /** ISO-8601 with offset; naive values are UTC. */
+  eta: string | null;
+  expires: string | null;
+  group: string | null;
+  group_index: number | null;
+  retries: number;
+  /** `[hard, soft]` in seconds — hard first, as Celery's code (not its docs) has it. */
+  timelimit: [number | null, number | null];
+  root_id: string;
+  parent_id: string | null;
+  argsrepr: string;
+  kwargsrepr: string;
+  origin: string;
+  ignore_result: boolean;
+  replaced_task_nesting: number;
+  stamped_headers: string[] | null;
+  stamps: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+/** Message properties, transport-neutral. `priority` is 0..9 with 9 most urgent (AMQP sense). */
+export interface TaskProperties {
+  correlation_id: string;
+  reply_to: string;
+  delivery_mode: 1 | 2;
+  priority: number;
+  content_type: 'application/json';
+  content_encoding: 'utf-8';
+}
+
+/** A Celery protocol v2 task message, decoded. Adapters only wrap it in their envelope. */
+export interface TaskMessage {
+  headers: TaskHeaders;
+  properties: TaskProperties;
+  body: TaskBody;
+}
+
+/** What {@link createTaskMessage} needs; everything else gets Celery's defaults. */
+export interface TaskMessageInit {
+  task: string;
+  id?: string;
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  embed?: Partial<TaskEmbed> | null;
+  eta?: Date | null;
+  expires?: Date | null;
+  retries?: number;
+  timeLimitMs?: number | null;
+  softTimeLimitMs?: number | null;
+  rootId?: string | null;
+  parentId?: string | null;
+  group?: string | null;
+  groupIndex?: number | null;
+  priority?: number;
+  ignoreResult?: boolean;
+  headers?: Record<string, unknown>;
+}
+
+const ORIGIN = `gen${process.pid}@${hostname()}`;
+
+/** Clamp to Celery's 0..9 priority range. */
+export function clampPriority(p: number | undefined): number {
+  if (p === undefined || !Number.isFinite(p)) return 0;
+  return Math.min(9, Math.max(0, Math.round(p)));
+}
+
+function seconds(ms: number | null | undefined): number | null {
+  return ms == null ? null : ms / 1000;
+}
+
+function repr(value: unknown): string {
+  const text = JSON.stringify(value) ?? '';
+  return text.length > 1024 ? `${text.slice(0, 1021)}...` : text;
+}
+
+/** Builds a full v2 message with every header Celery sends, so monitors see the same fields. */
+export function createTaskMessage(init: TaskMessageInit): TaskMessage {
+  const id = init.id ?? randomUUID();
+  const args = init.args ?? [];
+  const kwargs = init.kwargs ?? {};
+  const embed: TaskEmbed | null =
+    init.embed === null
+      ? null
+      : { callbacks: null, errbacks: null, chain: null, chord: null, ...(init.embed ?? {}) };
+  return {
+    headers: {
+      ...init.headers,
+      lang: 'js',
+      task: init.task,
+      id,
+      shadow: null,
+      eta: init.eta ? init.eta.toISOString().replace('Z', '+00:00') : null,
+      expires: init.expires ? init.expires.toISOString().replace('Z', '+00:00') : null,
+      group: init.group ?? null,
+      group_index: init.groupIndex ?? null,
+      retries: init.retries ?? 0,
+      timelimit: [seconds(init.timeLimitMs), seconds(init.softTimeLimitMs)],
+      root_id: init.rootId ?? id,
+      parent_id: init.parentId ?? null,
+      argsrepr: repr(args),
+      kwargsrepr: repr(kwargs),
+      origin: ORIGIN,
+      ignore_result: init.ignoreResult ?? false,
+      replaced_task_nesting: 0,
+      stamped_headers: null,
+      stamps: {},
+    },
+    properties: {
+      correlation_id: id,
+      reply_to: '',
+      delivery_mode: 2,
+      priority: clampPriority(init.priority),
+      content_type: 'application/json',
+      content_encoding: 'utf-8',
+    },
+    body: [args, kwargs, embed],
+  };
+}
+
+/** Parses a Celery ISO date header; naive values are UTC, as Celery does. */
+export function parseCeleryDate(value: unknown): Date | null {
+  if (typeof value !== 'string' || value === '') return null;
+  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(value);
+  const ms = Date.parse(hasZone ? value : `${value}Z`);
+  return Number.isNaN(ms) ? null : new Date(ms);
+}

@@ -1,0 +1,70 @@
+import { CeleriacError } from './errors.js';
+import type { TaskMessage } from './message.js';
+import { type ExceptionInfo, type ResultMeta, TaskState } from './result-backend.js';
+
+/** Python builtin exception names that a Python client can import as `builtins.<name>`. */
+const PY_BUILTINS = new Set(['TypeError', 'ValueError', 'KeyError', 'RuntimeError', 'Exception', 'TimeoutError']);
+
+/** Celery exception names that exist in `celery.exceptions`. */
+const CELERY_EXCEPTIONS = new Set(['TimeLimitExceeded', 'TaskRevokedError', 'NotRegistered', 'SoftTimeLimitExceeded']);
+
+/** Encodes a JS error in Celery's `{exc_type, exc_message, exc_module}` form. */
+export function toExceptionInfo(error: unknown): ExceptionInfo {
+  if (error instanceof Error) {
+    const name = error.name || 'Error';
+    const excModule = PY_BUILTINS.has(name)
+      ? 'builtins'
+      : CELERY_EXCEPTIONS.has(name)
+        ? 'celery.exceptions'
+        : 'celeriac.errors';
+    const args: unknown[] = [error.message];
+    if (CeleriacError.is(error)) args.push({ code: error.code, retriable: error.retriable });
+    return { exc_type: name, exc_message: args, exc_module: excModule };
+  }
+  return { exc_type: 'Exception', exc_message: [String(error)], exc_module: 'builtins' };
+}
+
+/** Reads an exception dict back; tolerant of what Python and older clients write. */
+export function fromExceptionInfo(value: unknown): { excType: string; excMessage: string; excModule: string | null } {
+  if (typeof value === 'object' && value !== null && 'exc_type' in value) {
+    const info = value as Partial<ExceptionInfo>;
+    const message = Array.isArray(info.exc_message)
+      ? info.exc_message.filter((m) => typeof m !== 'object' || m === null).map(String).join(', ')
+      : String(info.exc_message ?? '');
+    return { excType: String(info.exc_type), excMessage: message, excModule: info.exc_module ?? null };
+  }
+  return { excType: 'Exception', excMessage: value == null ? 'unknown error' : JSON.stringify(value), excModule: null };
+}
+
+function isoNow(): string {
+  return new Date().toISOString().replace('Z', '+00:00');
+}
+
+/** Fields shared by every meta written for a message. */
+function base(message: TaskMessage | undefined, taskId: string): Pick<ResultMeta, 'task_id' | 'children'> &
+  Partial<ResultMeta> {
+  const meta: Pick<ResultMeta, 'task_id' | 'children'> & Partial<ResultMeta> = { task_id: taskId, children: [] };
+  if (message?.headers.group) meta.group_id = message.headers.group;
+  if (message?.headers.parent_id) meta.parent_id = message.headers.parent_id;
+  return meta;
+}
+
+/** Builds the meta for a state change, in Celery's shape. */
+export function buildMeta(
+  state: TaskState,
+  taskId: string,
+  value: unknown,
+  options: { message?: TaskMessage; traceback?: string | null; children?: unknown[] } = {},
+): ResultMeta {
+  const ready = state === TaskState.SUCCESS || state === TaskState.FAILURE || state === TaskState.REVOKED;
+  const isError = state === TaskState.FAILURE || state === TaskState.RETRY || state === TaskState.REVOKED;
+  const meta: ResultMeta = {
+    status: state,
+    result: isError && !(typeof value === 'object' && value !== null && 'exc_type' in value) ? toExceptionInfo(value) : value,
+    traceback: options.traceback ?? (isError && value instanceof Error ? (value.stack ?? null) : null),
+    date_done: ready ? isoNow() : null,
+    ...base(options.message, taskId),
+  };
+  if (options.children) meta.children = options.children;
+  return meta;
+}

@@ -1,0 +1,153 @@
+import { DecodeError } from './errors.js';
+import { decodeJson, type EncodeJsonOptions, encodeJson } from './json-codec.js';
+import {
+  clampPriority,
+  type TaskBody,
+  type TaskEmbed,
+  type TaskHeaders,
+  type TaskMessage,
+  type TaskProperties,
+} from './message.js';
+
+/**
+ * A message as a transport carries it, after the adapter has unwrapped its own envelope
+ * (Redis JSON envelope, AMQP properties, Kafka headers): headers, properties and the body text.
+ */
+export interface WireParts {
+  readonly headers: unknown;
+  readonly properties?: Record<string, unknown>;
+  /** The body as JSON text (already base64-decoded), or already-parsed JSON. */
+  readonly body: string | unknown;
+  readonly contentType?: string | undefined;
+  readonly contentEncoding?: string | undefined;
+}
+
+/** Serialises the body `[args, kwargs, embed]` as kombu JSON. */
+export function encodeBody(message: TaskMessage, options?: EncodeJsonOptions): string {
+  return encodeJson(message.body, options);
+}
+
+/** Serialises headers with the same codec (headers may carry tagged values in theory; in practice not). */
+export function encodeHeaders(headers: TaskHeaders): string {
+  return JSON.stringify(headers);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function normaliseEmbed(v: unknown): TaskEmbed | null {
+  if (!isObject(v)) return null;
+  return {
+    ...v,
+    callbacks: Array.isArray(v.callbacks) ? (v.callbacks as TaskEmbed['callbacks']) : null,
+    errbacks: Array.isArray(v.errbacks) ? (v.errbacks as TaskEmbed['errbacks']) : null,
+    chain: Array.isArray(v.chain) ? (v.chain as TaskEmbed['chain']) : null,
+    chord: isObject(v.chord) ? (v.chord as unknown as TaskEmbed['chord']) : null,
+  };
+}
+
+function fillHeaders(h: Record<string, unknown>, task: string, id: string): TaskHeaders {
+  const tl = Array.isArray(h.timelimit) ? h.timelimit : [null, null];
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+  return {
+    ...h,
+    lang: str(h.lang) ?? 'py',
+    task,
+    id,
+    shadow: str(h.shadow),
+    eta: str(h.eta),
+    expires: str(h.expires),
+    group: str(h.group),
+    group_index: num(h.group_index),
+    retries: num(h.retries) ?? 0,
+    timelimit: [num(tl[0]), num(tl[1])],
+    root_id: str(h.root_id) ?? id,
+    parent_id: str(h.parent_id),
+    argsrepr: str(h.argsrepr) ?? '',
+    kwargsrepr: str(h.kwargsrepr) ?? '',
+    origin: str(h.origin) ?? '',
+    ignore_result: h.ignore_result === true,
+    replaced_task_nesting: num(h.replaced_task_nesting) ?? 0,
+    stamped_headers: Array.isArray(h.stamped_headers) ? (h.stamped_headers as string[]) : null,
+    stamps: isObject(h.stamps) ? h.stamps : {},
+  };
+}
+
+function fillProperties(p: Record<string, unknown> | undefined, id: string): TaskProperties {
+  const props = p ?? {};
+  return {
+    correlation_id: str(props.correlation_id) ?? id,
+    reply_to: str(props.reply_to) ?? '',
+    delivery_mode: props.delivery_mode === 1 ? 1 : 2,
+    priority: clampPriority(typeof props.priority === 'number' ? props.priority : 0),
+    content_type: 'application/json',
+    content_encoding: 'utf-8',
+  };
+}
+
+/**
+ * Decodes and checks a task message as a Celery worker would (v2, v1 and hybrid bodies).
+ * Throws {@link DecodeError} with the reason; the worker dead-letters such messages.
+ */
+export function decodeTaskMessage(parts: WireParts): TaskMessage {
+  const contentType = parts.contentType ?? 'application/json';
+  if (contentType !== 'application/json') {
+    // Celery accepts only JSON by default; pickle would mean remote code execution.
+    throw new DecodeError(`refusing to deserialize content of type ${contentType}`);
+  }
+  let body: unknown = parts.body;
+  if (typeof body === 'string') {
+    try {
+      body = decodeJson(body);
+    } catch (error) {
+      throw new DecodeError('body is not valid JSON', { cause: error });
+    }
+  } else if (body instanceof Uint8Array) {
+    try {
+      body = decodeJson(Buffer.from(body).toString('utf8'));
+    } catch (error) {
+      throw new DecodeError('body is not valid JSON', { cause: error });
+    }
+  }
+  const headers = isObject(parts.headers) ? parts.headers : {};
+  let task = str(headers.task);
+  let id = str(headers.id);
+  let args: unknown;
+  let kwargs: unknown;
+  let embed: TaskEmbed | null = null;
+  let h: Record<string, unknown> = headers;
+
+  if (task && isObject(body) && 'args' in body) {
+    // Hybrid: v2 headers with a v1-style dict body.
+    args = body.args;
+    kwargs = body.kwargs ?? {};
+    embed = normaliseEmbed(body);
+  } else if (task) {
+    if (!Array.isArray(body)) throw new DecodeError(`body of task ${task} is not [args, kwargs, embed]`);
+    if (body.length < 2 || body.length > 3) {
+      throw new DecodeError(`body of task ${task} has ${body.length} elements; a v2 body has 3`);
+    }
+    [args, kwargs] = body;
+    embed = normaliseEmbed(body[2]);
+  } else if (isObject(body) && typeof body.task === 'string') {
+    // Protocol v1: everything in the body.
+    task = body.task;
+    id = str(body.id);
+    args = body.args ?? [];
+    kwargs = body.kwargs ?? {};
+    embed = normaliseEmbed(body);
+    h = { ...body, timelimit: body.timelimit, group: body.group ?? body.taskset };
+  } else {
+    throw new DecodeError('no task name in headers or body (not a Celery task message)');
+  }
+  if (!id) throw new DecodeError(`task ${task} has no id`);
+  if (!Array.isArray(args)) throw new DecodeError(`args of task ${task} is not an array`);
+  if (!isObject(kwargs)) throw new DecodeError(`kwargs of task ${task} is not an object`);
+  const taskBody: TaskBody = [args, kwargs, embed];
+  return { headers: fillHeaders(h, task, id), properties: fillProperties(parts.properties, id), body: taskBody };
+}
