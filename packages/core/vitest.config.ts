@@ -1,6 +1,5 @@
-import { defineProject } from 'vitest/config';
+import { celeriacProject } from '../../vitest.shared.js';
 
-export default defineProject({
-  resolve: { conditions: ['@celeriac/source'] },
-  test: { name: 'core', include: ['src/**/*.test.ts'], typecheck: { enabled: true, include: ['src/**/*.test-d.ts'] } },
+export default celeriacProject('core', {
+  typecheck: { enabled: true, include: ['src/**/*.test-d.ts', 'test/**/*.test-d.ts'], tsconfig: './tsconfig.test.json' },
 });

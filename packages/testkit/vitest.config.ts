@@ -1,6 +1,3 @@
-import { defineProject } from 'vitest/config';
+import { celeriacProject } from '../../vitest.shared.js';
 
-export default defineProject({
-  resolve: { conditions: ['@celeriac/source'] },
-  test: { name: 'testkit', include: ['test/**/*.test.ts'] },
-});
+export default celeriacProject('testkit', { testTimeout: 30_000 });

@@ -9,8 +9,8 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Wall-clock seconds with microseconds, from bash itself (no fork).
 now() { local t=$EPOCHREALTIME; echo "${t/,/.}"; }
-# Seconds elapsed since a `now` value, one decimal.
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# Seconds elapsed since a `now` value, two decimals.
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 
 # True if something accepts TCP connections on 127.0.0.1:<port>.
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
@@ -25,9 +25,14 @@ wait_until() {
   done
 }
 
+# A zombie counts as gone: daemons re-parented to a pid 1 that reaps lazily linger as zombies.
+pid_gone() {
+  local stat
+  stat=$(ps -o stat= -p "$1" 2>/dev/null || true)
+  [[ -z $stat || $stat == Z* ]]
+}
 # True while the pid stored in <pidfile> is alive.
-pid_alive() { [[ -s $1 ]] && kill -0 "$(<"$1")" 2>/dev/null; }
-pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+pid_alive() { [[ -s $1 ]] && ! pid_gone "$(<"$1")"; }
 
 # stop_pid <pidfile> <seconds>: SIGTERM, wait, then SIGKILL as a last resort.
 stop_pid() {
@@ -72,7 +77,7 @@ pkg_installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" 
 # ensure_packages <pkg...>: apt-get install whatever is missing, without starting daemons.
 ensure_packages() {
   local missing=() p
-  for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
+  for p in $(printf '%s\n' "$@" | sort -u); do pkg_installed "$p" || missing+=("$p"); done
   ((${#missing[@]})) || return 0
   ((EUID == 0)) || die "packages missing (${missing[*]}) and not root: install them with apt-get"
   local t0 marker="$STATE_DIR/.apt-updated" made_policy=""

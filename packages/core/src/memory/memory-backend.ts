@@ -1,4 +1,5 @@
 import { ClosedError, ResultTimeoutError } from '../errors.js';
+import { decodeJson, encodeJson } from '../json-codec.js';
 import {
   type BackendCapabilities,
   type ChordPart,
@@ -53,7 +54,7 @@ export class MemoryResultBackend implements ResultBackend {
       this.results.delete(taskId);
       return null;
     }
-    return JSON.parse(stored.json) as ResultMeta;
+    return decodeJson(stored.json) as ResultMeta;
   }
 
   async store(meta: ResultMeta, options: StoreOptions = {}): Promise<void> {
@@ -61,12 +62,13 @@ export class MemoryResultBackend implements ResultBackend {
     // Never overwrite a SUCCESS: a redelivered task must not corrupt a finished result.
     if (this.read(meta.task_id)?.status === TaskState.SUCCESS) return;
     const ttl = options.ttlMs ?? this.ttlMs;
-    this.results.set(meta.task_id, { json: JSON.stringify(meta), expiresAt: ttl > 0 ? Date.now() + ttl : Infinity });
+    this.results.set(meta.task_id, { json: encodeJson(meta), expiresAt: ttl > 0 ? Date.now() + ttl : Infinity });
     if (READY_STATES.has(meta.status)) {
       const waiters = this.waiters.get(meta.task_id);
       if (waiters) {
         this.waiters.delete(meta.task_id);
-        for (const w of waiters) w(JSON.parse(JSON.stringify(meta)) as ResultMeta);
+        const json = encodeJson(meta);
+        for (const w of waiters) w(decodeJson(json) as ResultMeta);
       }
     }
   }

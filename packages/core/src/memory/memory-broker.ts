@@ -9,7 +9,7 @@ import type {
   OutgoingMessage,
 } from '../broker.js';
 import { ClosedError, DecodeError } from '../errors.js';
-import { encodeJson } from '../json-codec.js';
+import { decodeJson, encodeJson } from '../json-codec.js';
 import { decodeTaskMessage } from '../wire.js';
 
 /** Capabilities of the in-memory broker: everything, within one process. */
@@ -257,7 +257,7 @@ export class MemoryBroker implements Broker {
     };
     let delivery: Delivery;
     try {
-      const parsed = JSON.parse(entry.raw) as { headers?: unknown; properties?: Record<string, unknown>; body?: unknown };
+      const parsed = decodeJson(entry.raw) as { headers?: unknown; properties?: Record<string, unknown>; body?: unknown };
       delivery = { ...base, kind: 'task', message: decodeTaskMessage({ headers: parsed.headers, properties: parsed.properties ?? {}, body: parsed.body }) };
     } catch (error) {
       const decodeError = error instanceof DecodeError ? error : new DecodeError('message is not a JSON envelope', { cause: error });

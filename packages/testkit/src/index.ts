@@ -1,0 +1,11 @@
+/**
+ * `@celeriac/testkit`: the conformance suites every broker and result backend must pass, and
+ * helpers for service-backed tests.
+ *
+ * @packageDocumentation
+ */
+export { type BrokerSuiteOptions, idOf, testMessage } from './broker-context.js';
+export { describeBroker } from './describe-broker.js';
+export { describeResultBackend, type ResultBackendSuiteOptions } from './describe-result-backend.js';
+export { probeTcp, requireService } from './services.js';
+export { sleep, uniqueName, waitFor } from './wait-for.js';
