@@ -17,3 +17,5 @@ export * from './schema.js';
 export * from './wire.js';
 export * from './memory/memory-backend.js';
 export * from './memory/memory-broker.js';
+export * from './input-mapping.js';
+export * from './retry-policy.js';

@@ -1,0 +1,158 @@
+import type { Broker, OutgoingMessage } from '../broker.js';
+import type { AnyTaskContract, InferTaskInput, InferTaskOutput } from '../contract.js';
+import { ConfigError } from '../errors.js';
+import { inputToCall } from '../input-mapping.js';
+import { createTaskMessage, DEFAULT_QUEUE, type Signature, type TaskMessage } from '../message.js';
+import type { ResultBackend } from '../result-backend.js';
+import { RETRY_POLICY_HEADER } from '../retry-policy.js';
+import { validate } from '../schema.js';
+import type { ChainOutput, TypedSignature } from './canvas.js';
+import type { EnqueueOptions } from './enqueue-options.js';
+import { createHandle, type TaskHandle } from './result-handle.js';
+
+/** Options for {@link createClient}. */
+export interface ClientOptions {
+  readonly broker: Broker;
+  /** Where results are read from; without it, handles cannot wait for results. */
+  readonly backend?: ResultBackend;
+  /** Queue for tasks whose contract names none. @default 'celery' */
+  readonly defaultQueue?: string;
+  /** Messages per `publishMany` round trip in `enqueueMany`. @default 1000 */
+  readonly batchSize?: number;
+}
+
+/** An untyped call by task name, e.g. to a Python task with no local contract. */
+export interface UntypedCall {
+  readonly args?: unknown[];
+  readonly kwargs?: Record<string, unknown>;
+}
+
+/** The producer side: enqueue typed tasks and get typed result handles. */
+export interface Client {
+  /** Validates the input against the contract, publishes, and returns a typed handle. */
+  enqueue<T extends AnyTaskContract>(
+    contract: T,
+    input: InferTaskInput<T>,
+    options?: EnqueueOptions,
+  ): Promise<TaskHandle<InferTaskOutput<T>>>;
+  /** Validates every input first (all or nothing), then publishes in batches. */
+  enqueueMany<T extends AnyTaskContract>(
+    contract: T,
+    inputs: readonly InferTaskInput<T>[],
+    options?: EnqueueOptions,
+  ): Promise<TaskHandle<InferTaskOutput<T>>[]>;
+  /** Sends a task by name with no contract (no validation, untyped result). */
+  send(name: string, call?: UntypedCall, options?: EnqueueOptions): Promise<TaskHandle<unknown>>;
+  /** Runs signatures one after another, each receiving the previous result; returns the last step's handle. */
+  chain<TSteps extends readonly [Signature, ...Signature[]]>(
+    steps: TSteps,
+    options?: EnqueueOptions,
+  ): Promise<TaskHandle<ChainOutput<TSteps>>>;
+  /** A handle on an existing task id. */
+  handle<T extends AnyTaskContract>(contract: T, id: string): TaskHandle<InferTaskOutput<T>>;
+  /** Closes the broker and backend this client was given. */
+  close(): Promise<void>;
+}
+
+function buildMessage(
+  name: string,
+  call: { args: unknown[]; kwargs: Record<string, unknown> },
+  contract: AnyTaskContract | undefined,
+  options: EnqueueOptions,
+): TaskMessage {
+  const d = contract?.defaults ?? {};
+  const now = Date.now();
+  const eta = options.eta ?? (options.delayMs ? new Date(now + options.delayMs) : null);
+  const expiresMs = options.expiresMs ?? d.expiresMs;
+  const expires = options.expiresAt ?? (expiresMs ? new Date(now + expiresMs) : null);
+  const retry = options.retry ?? d.retry;
+  const headers: Record<string, unknown> = { ...options.headers };
+  if (retry) headers[RETRY_POLICY_HEADER] = retry;
+  return createTaskMessage({
+    task: name,
+    args: call.args,
+    kwargs: call.kwargs,
+    embed: { callbacks: options.link ? [...options.link] : null, errbacks: options.linkError ? [...options.linkError] : null },
+    eta,
+    expires,
+    timeLimitMs: options.timeoutMs ?? d.timeoutMs ?? null,
+    softTimeLimitMs: options.softTimeoutMs ?? d.softTimeoutMs ?? null,
+    priority: options.priority ?? d.priority ?? 0,
+    ignoreResult: options.ignoreResult ?? d.ignoreResult ?? false,
+    headers,
+    ...(options.taskId ? { id: options.taskId } : {}),
+    ...(options.rootId ? { rootId: options.rootId } : {}),
+    ...(options.parentId ? { parentId: options.parentId } : {}),
+  });
+}
+
+function outgoing(message: TaskMessage, queue: string, options: EnqueueOptions): OutgoingMessage {
+  const eta = message.headers.eta ? Date.parse(message.headers.eta) : 0;
+  const delayMs = eta > Date.now() ? eta - Date.now() : 0;
+  return {
+    queue,
+    message,
+    ...(delayMs > 0 ? { delayMs } : {}),
+    ...(options.orderingKey ? { orderingKey: options.orderingKey } : {}),
+  };
+}
+
+/**
+ * Creates the producer client.
+ *
+ * @example
+ * ```ts
+ * const client = createClient({ broker, backend });
+ * const handle = await client.enqueue(add, { x: 2, y: 3 }, { delayMs: 500, priority: 5 });
+ * const sum: number = await handle.result({ timeoutMs: 5_000 });
+ * ```
+ */
+export function createClient(options: ClientOptions): Client {
+  const { broker, backend } = options;
+  const defaultQueue = options.defaultQueue ?? DEFAULT_QUEUE;
+  const batchSize = options.batchSize ?? 1000;
+  const queueOf = (contract: AnyTaskContract | undefined, o: EnqueueOptions) =>
+    o.queue ?? contract?.defaults.queue ?? defaultQueue;
+
+  return {
+    async enqueue(contract, input, o = {}) {
+      await validate(contract.input, input, contract.name, 'input');
+      const message = buildMessage(contract.name, inputToCall(contract, input), contract, o);
+      await broker.publish(outgoing(message, queueOf(contract, o), o));
+      return createHandle(message.headers.id, contract.name, backend, contract.output);
+    },
+    async enqueueMany(contract, inputs, o = {}) {
+      if (o.taskId && inputs.length > 1) throw new ConfigError('enqueueMany: taskId cannot be shared by several tasks');
+      for (const input of inputs) await validate(contract.input, input, contract.name, 'input');
+      const queue = queueOf(contract, o);
+      const items = inputs.map((input) => outgoing(buildMessage(contract.name, inputToCall(contract, input), contract, o), queue, o));
+      for (let i = 0; i < items.length; i += batchSize) await broker.publishMany(items.slice(i, i + batchSize));
+      return items.map((item) => createHandle(item.message.headers.id, contract.name, backend, contract.output));
+    },
+    async send(name, call = {}, o = {}) {
+      const message = buildMessage(name, { args: call.args ?? [], kwargs: call.kwargs ?? {} }, undefined, o);
+      await broker.publish(outgoing(message, queueOf(undefined, o), o));
+      return createHandle(message.headers.id, name, backend, undefined);
+    },
+    async chain(steps, o = {}) {
+      const [first, ...rest] = steps;
+      const last = steps[steps.length - 1] as TypedSignature<AnyTaskContract>;
+      const firstId = String(first.options.task_id ?? '') || undefined;
+      const message = buildMessage(first.task, { args: first.args, kwargs: first.kwargs }, undefined, {
+        ...o,
+        ...(firstId ? { taskId: firstId } : {}),
+        ...(typeof first.options.queue === 'string' ? { queue: first.options.queue } : {}),
+      });
+      // Celery stores the remaining steps reversed: the next step is the last element.
+      message.body[2] = { callbacks: null, errbacks: null, chord: null, ...message.body[2], chain: [...rest].reverse() };
+      await broker.publish(outgoing(message, queueOf(undefined, { ...o, ...(typeof first.options.queue === 'string' ? { queue: first.options.queue } : {}) }), o));
+      return createHandle(String(last.options.task_id ?? message.headers.id), last.task, backend, undefined);
+    },
+    handle(contract, id) {
+      return createHandle(id, contract.name, backend, contract.output);
+    },
+    async close() {
+      await Promise.all([broker.close(), backend?.close()]);
+    },
+  };
+}

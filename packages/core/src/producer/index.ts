@@ -1,0 +1,9 @@
+/**
+ * The producer side of Celeriac: enqueue typed tasks, get typed result handles. Imports no worker code.
+ *
+ * @packageDocumentation
+ */
+export { type ChainOutput, type SignatureOptions, signature, type TypedSignature } from './canvas.js';
+export { type Client, type ClientOptions, createClient, type UntypedCall } from './client.js';
+export type { EnqueueOptions } from './enqueue-options.js';
+export type { ResultOptions, TaskHandle, TaskStatus } from './result-handle.js';

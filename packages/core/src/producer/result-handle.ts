@@ -1,0 +1,74 @@
+import type { AnySchema } from '../schema.js';
+import { validate } from '../schema.js';
+import { RemoteTaskError } from '../errors.js';
+import { buildMeta, fromExceptionInfo } from '../result-meta.js';
+import { READY_STATES, type ResultBackend, type ResultMeta, TaskState } from '../result-backend.js';
+import { ConfigError } from '../errors.js';
+
+/** Options for {@link TaskHandle.result}. */
+export interface ResultOptions {
+  /** Reject with `ResultTimeoutError` after this long. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** The status of a task as the backend knows it. */
+export interface TaskStatus {
+  readonly state: TaskState | (string & {});
+  readonly meta: ResultMeta | null;
+}
+
+/** A typed handle on an enqueued task. */
+export interface TaskHandle<TOutput> {
+  readonly id: string;
+  readonly name: string;
+  /** The current state (PENDING when the backend has nothing yet). */
+  status(): Promise<TaskStatus>;
+  /** Waits for the task to finish; the value is validated against the contract's output schema. */
+  result(options?: ResultOptions): Promise<TOutput>;
+  /**
+   * Marks the task REVOKED: a worker that has not started it yet skips it. A task already
+   * running is not interrupted. No effect on a finished task.
+   */
+  revoke(): Promise<void>;
+}
+
+function requireBackend(backend: ResultBackend | undefined): ResultBackend {
+  if (!backend) throw new ConfigError('this client has no result backend; pass `backend` to createClient');
+  return backend;
+}
+
+/** Turns a finished meta into the typed value, or throws {@link RemoteTaskError}. */
+export async function settle<TOutput>(meta: ResultMeta, name: string, output: AnySchema | undefined): Promise<TOutput> {
+  if (meta.status === TaskState.SUCCESS) {
+    return (output ? await validate(output, meta.result, name, 'output') : meta.result) as TOutput;
+  }
+  throw new RemoteTaskError(meta.task_id, { ...fromExceptionInfo(meta.result), traceback: meta.traceback, state: meta.status });
+}
+
+/** @internal */
+export function createHandle<TOutput>(
+  id: string,
+  name: string,
+  backend: ResultBackend | undefined,
+  output: AnySchema | undefined,
+): TaskHandle<TOutput> {
+  return {
+    id,
+    name,
+    async status() {
+      const meta = await requireBackend(backend).get(id);
+      return { state: meta?.status ?? TaskState.PENDING, meta };
+    },
+    async result(options = {}) {
+      const meta = await requireBackend(backend).wait(id, options);
+      return settle<TOutput>(meta, name, output);
+    },
+    async revoke() {
+      const b = requireBackend(backend);
+      const meta = await b.get(id);
+      if (meta && READY_STATES.has(meta.status)) return;
+      await b.store(buildMeta(TaskState.REVOKED, id, { exc_type: 'TaskRevokedError', exc_message: ['revoked'], exc_module: 'celery.exceptions' }));
+    },
+  };
+}

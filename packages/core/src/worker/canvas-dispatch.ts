@@ -1,0 +1,120 @@
+import type { Broker, OutgoingMessage } from '../broker.js';
+import { createTaskMessage, DEFAULT_QUEUE, parseCeleryDate, type Signature, type TaskMessage } from '../message.js';
+import { type ExceptionInfo, type ResultBackend, TaskState } from '../result-backend.js';
+import { buildMeta } from '../result-meta.js';
+
+function opt<T>(options: Record<string, unknown>, key: string): T | undefined {
+  return options[key] as T | undefined;
+}
+
+/**
+ * Turns a Celery signature into a message, as Celery's `Signature.apply_async` does: the parent's
+ * result is prepended to the args unless the signature is immutable.
+ */
+export function messageFromSignature(
+  sig: Signature,
+  prepend: readonly unknown[],
+  parent: { id: string; rootId: string },
+  extra: { chain?: Signature[] | null } = {},
+): OutgoingMessage {
+  const o = sig.options ?? {};
+  const now = Date.now();
+  const countdown = opt<number>(o, 'countdown');
+  const eta = parseCeleryDate(opt(o, 'eta')) ?? (countdown ? new Date(now + countdown * 1000) : null);
+  const id = opt<string>(o, 'task_id');
+  const message = createTaskMessage({
+    task: sig.task,
+    args: sig.immutable ? [...sig.args] : [...prepend, ...sig.args],
+    kwargs: { ...sig.kwargs },
+    embed: {
+      callbacks: opt<Signature[]>(o, 'link') ?? null,
+      errbacks: opt<Signature[]>(o, 'link_error') ?? null,
+      chain: extra.chain && extra.chain.length > 0 ? extra.chain : null,
+      chord: opt<Signature>(o, 'chord') ?? null,
+    },
+    eta,
+    expires: parseCeleryDate(opt(o, 'expires')),
+    parentId: parent.id,
+    rootId: parent.rootId,
+    group: opt<string>(o, 'group_id') ?? null,
+    groupIndex: opt<number>(o, 'group_index') ?? null,
+    priority: opt<number>(o, 'priority') ?? 0,
+    timeLimitMs: opt<number>(o, 'time_limit') ? (opt<number>(o, 'time_limit') as number) * 1000 : null,
+    softTimeLimitMs: opt<number>(o, 'soft_time_limit') ? (opt<number>(o, 'soft_time_limit') as number) * 1000 : null,
+    ...(id ? { id } : {}),
+  });
+  const delayMs = eta ? eta.getTime() - now : 0;
+  return { queue: opt<string>(o, 'queue') ?? DEFAULT_QUEUE, message, ...(delayMs > 0 ? { delayMs } : {}) };
+}
+
+/** Messages to publish after a success: callbacks with the result, then the next chain step. */
+export function successorsOf(message: TaskMessage, result: unknown): OutgoingMessage[] {
+  const embed = message.body[2];
+  const parent = { id: message.headers.id, rootId: message.headers.root_id };
+  const out = (embed?.callbacks ?? []).map((sig) => messageFromSignature(sig, [result], parent));
+  const chain = embed?.chain;
+  if (chain && chain.length > 0) {
+    const next = chain[chain.length - 1] as Signature;
+    out.push(messageFromSignature(next, [result], parent, { chain: chain.slice(0, -1) }));
+  }
+  return out;
+}
+
+/** Errbacks receive the failed task's id as their first argument (Celery's old-style errback). */
+export function errbacksOf(message: TaskMessage): OutgoingMessage[] {
+  const parent = { id: message.headers.id, rootId: message.headers.root_id };
+  return (message.body[2]?.errbacks ?? []).map((sig) => messageFromSignature(sig, [message.headers.id], parent));
+}
+
+/** Marks every remaining chain step as failed with the same error, so whoever waits is released. */
+export async function failChain(message: TaskMessage, backend: ResultBackend, error: ExceptionInfo, traceback: string | null) {
+  for (const step of message.body[2]?.chain ?? []) {
+    const id = step.options?.task_id;
+    if (typeof id === 'string') await backend.store(buildMeta(TaskState.FAILURE, id, error, { traceback }));
+  }
+}
+
+/**
+ * Records a chord header member and, when it is the last one, publishes the body with the ordered
+ * results (or fails the body when a member failed), as Celery's Redis backend does.
+ */
+export async function onChordPart(
+  message: TaskMessage,
+  state: string,
+  result: unknown,
+  broker: Broker,
+  backend: ResultBackend,
+): Promise<void> {
+  const body = message.body[2]?.chord;
+  const gid = message.headers.group;
+  if (!body || !gid) return;
+  const { done, size } = await backend.addChordPart(gid, {
+    index: message.headers.group_index ?? Number.MAX_SAFE_INTEGER,
+    taskId: message.headers.id,
+    state,
+    result,
+  });
+  if (size === null || done < size) return;
+  const parts = await backend.getChordParts(gid);
+  const failed = parts.find((p) => p.state !== TaskState.SUCCESS);
+  const bodyId = body.options?.task_id;
+  if (failed) {
+    if (typeof bodyId === 'string') {
+      await backend.store(
+        buildMeta(TaskState.FAILURE, bodyId, {
+          exc_type: 'ChordError',
+          exc_message: [`Dependency ${failed.taskId} raised ${JSON.stringify(failed.result)}`],
+          exc_module: 'celery.exceptions',
+        }),
+      );
+    }
+  } else {
+    const next = messageFromSignature(body, [parts.map((p) => p.result)], {
+      id: message.headers.id,
+      rootId: message.headers.root_id,
+    });
+    next.message.headers.group = gid;
+    await broker.publish(next);
+  }
+  await backend.deleteChord(gid);
+}

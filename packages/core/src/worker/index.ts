@@ -1,0 +1,9 @@
+/**
+ * The worker side of Celeriac: bind handlers to contracts and run them.
+ *
+ * @packageDocumentation
+ */
+export type { TaskContext, TaskHandler, TaskImplementation } from './implement.js';
+export { implement } from './implement.js';
+export type { TaskEventMap, TaskEventName } from './worker-events.js';
+export { type AutoscaleOptions, createWorker, type Worker, type WorkerOptions, type WorkerStats } from './worker.js';

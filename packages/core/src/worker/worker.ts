@@ -1,0 +1,226 @@
+import { hostname as osHostname } from 'node:os';
+import type { Broker, Consumer, Delivery } from '../broker.js';
+import type { RetryPolicy } from '../contract.js';
+import { ConfigError } from '../errors.js';
+import { DEFAULT_QUEUE } from '../message.js';
+import type { ResultBackend, ResultMeta } from '../result-backend.js';
+import { createBatcher } from '../util/batcher.js';
+import type { TaskImplementation } from './implement.js';
+import { processDelivery, type RunnerDeps } from './task-runner.js';
+import { type TaskEventMap, type TaskEventName, TypedEmitter } from './worker-events.js';
+
+/** Scale concurrency between `min` and `max` with the depth of the worker's queues. */
+export interface AutoscaleOptions {
+  readonly min: number;
+  readonly max: number;
+  /** How often to look at queue depth. @default 1000 */
+  readonly intervalMs?: number;
+}
+
+/** Options for {@link createWorker}. */
+export interface WorkerOptions {
+  readonly broker: Broker;
+  /** Where states and results are stored; without it results are dropped (fire-and-forget). */
+  readonly backend?: ResultBackend;
+  readonly tasks: readonly TaskImplementation[];
+  /** Queues to consume. @default the contracts' queues, else ['celery'] */
+  readonly queues?: readonly string[];
+  /** Tasks run at once. @default 10 */
+  readonly concurrency?: number;
+  /** Extra messages reserved beyond free slots; keep small so idle workers get work. @default 0 */
+  readonly prefetch?: number;
+  /** On stop, how long running tasks get to finish before they are aborted and requeued. @default 30_000 */
+  readonly shutdownGraceMs?: number;
+  /** Store STARTED when a task starts. @default true */
+  readonly trackStarted?: boolean;
+  /** Deliveries after which a message is dead-lettered as poison. @default 10 */
+  readonly maxDeliveries?: number;
+  /** Retry policy for contracts that define none. @default no retries */
+  readonly defaultRetry?: RetryPolicy;
+  /** Node name in results and events. @default `celeriac@<host>` */
+  readonly hostname?: string;
+  /** Stop gracefully on SIGTERM and SIGINT. @default false */
+  readonly handleSignals?: boolean;
+  readonly autoscale?: AutoscaleOptions;
+}
+
+/** Counters for monitoring. */
+export interface WorkerStats {
+  readonly hostname: string;
+  readonly concurrency: number;
+  readonly active: number;
+  readonly processed: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly retried: number;
+  readonly rejected: number;
+  readonly uptimeMs: number;
+}
+
+/** A running worker. */
+export interface Worker {
+  readonly hostname: string;
+  start(): Promise<void>;
+  /** Stops fetching, lets running tasks finish within the grace period, requeues the rest. */
+  stop(options?: { graceMs?: number }): Promise<void>;
+  /** Subscribes to a task event (Celery names); returns an unsubscribe function. */
+  on<K extends TaskEventName>(event: K, listener: (payload: TaskEventMap[K]) => void): () => void;
+  setConcurrency(concurrency: number): void;
+  stats(): WorkerStats;
+}
+
+/**
+ * Creates a worker: fetch-on-free-slot, acks after the outcome is stored, retries through the
+ * broker's delayed store, soft and hard time limits, graceful shutdown.
+ *
+ * @example
+ * ```ts
+ * const worker = createWorker({ broker, backend, tasks: [implement(add, async ({ x, y }) => x + y)] });
+ * await worker.start();
+ * ```
+ */
+export function createWorker(options: WorkerOptions): Worker {
+  const registry = new Map<string, TaskImplementation>();
+  for (const impl of options.tasks) {
+    if (registry.has(impl.contract.name)) throw new ConfigError(`task ${impl.contract.name} is implemented twice`);
+    registry.set(impl.contract.name, impl);
+  }
+  const queues = options.queues?.length
+    ? [...options.queues]
+    : [...new Set(options.tasks.map((t) => t.contract.defaults.queue ?? DEFAULT_QUEUE))];
+  if (queues.length === 0) queues.push(DEFAULT_QUEUE);
+  const hostname = options.hostname ?? `celeriac@${osHostname()}`;
+  const events = new TypedEmitter<TaskEventMap>();
+  const shutdown = new AbortController();
+  const extra = options.prefetch ?? 0;
+  let concurrency = Math.max(1, options.autoscale?.min ?? options.concurrency ?? 10);
+  let consumer: Consumer | undefined;
+  let active = 0;
+  let stopping: Promise<void> | undefined;
+  let autoscaleTimer: NodeJS.Timeout | undefined;
+  const backlog: Delivery[] = [];
+  const idleWaiters: (() => void)[] = [];
+  const counts = { processed: 0, succeeded: 0, failed: 0, retried: 0, rejected: 0 };
+  const startedAt = Date.now();
+  events.on('task-succeeded', () => counts.succeeded++);
+  events.on('task-failed', () => counts.failed++);
+  events.on('task-retried', () => counts.retried++);
+  events.on('task-rejected', () => counts.rejected++);
+
+  const backend = options.backend;
+  const getMeta = backend
+    ? createBatcher<string, ResultMeta | null>((ids) => backend.getMany(ids))
+    : async () => null;
+  const deps: RunnerDeps = {
+    broker: options.broker,
+    backend,
+    registry,
+    hostname,
+    trackStarted: options.trackStarted ?? true,
+    maxDeliveries: options.maxDeliveries ?? 10,
+    defaultRetry: options.defaultRetry,
+    events,
+    shutdown: shutdown.signal,
+    getMeta,
+  };
+
+  const run = (d: Delivery) => {
+    active++;
+    processDelivery(d, deps)
+      .catch(async (error: unknown) => {
+        // A broker or backend failure: the outcome is not stored, so the message must come back.
+        events.emit('worker-error', { error });
+        await d.requeue({ delayMs: 1000 }).catch(() => {});
+      })
+      .finally(() => {
+        active--;
+        counts.processed++;
+        const next = stopping ? undefined : backlog.shift();
+        if (next) run(next);
+        else if (active === 0) for (const w of idleWaiters.splice(0)) w();
+      });
+  };
+
+  const onDelivery = (d: Delivery) => {
+    if (stopping) {
+      void d.requeue().catch(() => {});
+      return;
+    }
+    if (active < concurrency) run(d);
+    else backlog.push(d);
+  };
+
+  const idle = (graceMs: number) =>
+    new Promise<boolean>((resolve) => {
+      if (active === 0) return resolve(true);
+      const timer = setTimeout(() => resolve(false), graceMs);
+      idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+
+  const autoscaleTick = async () => {
+    const a = options.autoscale;
+    if (!a || !consumer || stopping) return;
+    try {
+      const depth = (await Promise.all(queues.map((q) => options.broker.depth(q)))).reduce((x, y) => x + y, 0);
+      const target = Math.min(a.max, Math.max(a.min, active + depth));
+      if (target !== concurrency) worker.setConcurrency(target);
+    } catch (error) {
+      events.emit('worker-error', { error });
+    }
+  };
+
+  const onSignal = () => void worker.stop();
+
+  const worker: Worker = {
+    hostname,
+    async start() {
+      if (consumer) return;
+      consumer = await options.broker.consume({
+        queues,
+        prefetch: concurrency + extra,
+        onDelivery,
+        onError: (error) => events.emit('worker-error', { error }),
+      });
+      if (options.autoscale) {
+        autoscaleTimer = setInterval(() => void autoscaleTick(), options.autoscale.intervalMs ?? 1000);
+        autoscaleTimer.unref();
+      }
+      if (options.handleSignals) {
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+      }
+      events.emit('worker-online', { hostname });
+    },
+    stop(stopOptions = {}) {
+      stopping ??= (async () => {
+        if (autoscaleTimer) clearInterval(autoscaleTimer);
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        await consumer?.pause();
+        // Reserved but not started: back to the broker at once.
+        await Promise.allSettled(backlog.splice(0).map((d) => d.requeue()));
+        const finished = await idle(stopOptions.graceMs ?? options.shutdownGraceMs ?? 30_000);
+        if (!finished) {
+          // Past the grace period: abort handlers; the runner requeues what they were doing.
+          shutdown.abort(new Error('worker shutting down'));
+          await idle(2_000);
+        }
+        // Closing returns anything still unsettled to the queue, so nothing is lost.
+        await consumer?.close();
+        events.emit('worker-offline', { hostname });
+      })();
+      return stopping;
+    },
+    on: (event, listener) => events.on(event, listener),
+    setConcurrency(n) {
+      concurrency = Math.max(1, Math.floor(n));
+      consumer?.setPrefetch(concurrency + extra);
+      while (active < concurrency && backlog.length) run(backlog.shift() as Delivery);
+    },
+    stats: () => ({ hostname, concurrency, active, ...counts, uptimeMs: Date.now() - startedAt }),
+  };
+  return worker;
+}
