@@ -19,3 +19,4 @@ export * from './memory/memory-backend.js';
 export * from './memory/memory-broker.js';
 export * from './input-mapping.js';
 export * from './retry-policy.js';
+export * from './adapter-loader.js';

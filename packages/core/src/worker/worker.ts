@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Broker, Consumer, Delivery } from '../broker.js';
 import type { RetryPolicy } from '../contract.js';
@@ -92,6 +93,8 @@ export function createWorker(options: WorkerOptions): Worker {
   const hostname = options.hostname ?? `celeriac@${osHostname()}`;
   const events = new TypedEmitter<TaskEventMap>();
   const shutdown = new AbortController();
+  // Every running task listens on the shutdown signal; that is by design, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const extra = options.prefetch ?? 0;
   let concurrency = Math.max(1, options.autoscale?.min ?? options.concurrency ?? 10);
   let consumer: Consumer | undefined;

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+import { backendFromUrl, brokerFromUrl, CeleriacError } from '@celeriac/core';
+import { createWorker } from '@celeriac/core/worker';
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { demoTasks } from './demo-implementations.js';
+import { loadTasks } from './load-tasks.js';
+
+// commander for flags and help text, pino for structured one-line-per-event logs: both are the
+// standard, well-kept tools for the job.
+const log = pino({ name: 'celeriac-worker', base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function range(value: string): { min: number; max: number } {
+  const [min, max] = value.split(',').map(Number);
+  if (!Number.isInteger(min) || !Number.isInteger(max) || (min as number) < 1 || (max as number) < (min as number)) {
+    throw new InvalidArgumentError('expected MIN,MAX with 1 <= MIN <= MAX');
+  }
+  return { min: min as number, max: max as number };
+}
+
+const program = new Command('celeriac-worker')
+  .description('Run Celeriac task implementations, consuming from a broker picked by URL.')
+  .option('--broker <url>', 'broker URL (memory://, redis://, amqp://, kafka://)', process.env.CELERIAC_BROKER_URL ?? 'memory://')
+  .option('--backend <url>', 'result backend URL (memory://, redis://)', process.env.CELERIAC_RESULT_BACKEND)
+  .option('--queue <name...>', 'queues to consume (default: the tasks\' queues, else "celery")')
+  .option('--concurrency <n>', 'tasks run at once', positiveInt, Number(process.env.CELERIAC_CONCURRENCY ?? 10))
+  .option('--autoscale <min,max>', 'scale concurrency with queue depth', range)
+  .option('--tasks <module>', 'module exporting task implementations (default: the demo tasks)')
+  .option('--grace <ms>', 'shutdown grace period in ms', positiveInt, 30_000)
+  .option('--hostname <name>', 'node name in results and events')
+  .showHelpAfterError();
+
+async function main(): Promise<void> {
+  program.parse();
+  const o = program.opts<{
+    broker: string;
+    backend?: string;
+    queue?: string[];
+    concurrency: number;
+    autoscale?: { min: number; max: number };
+    tasks?: string;
+    grace: number;
+    hostname?: string;
+  }>();
+  const importer = (name: string) => import(name);
+  const broker = await brokerFromUrl(o.broker, importer);
+  const backendUrl = o.backend ?? (o.broker.startsWith('redis') ? o.broker : 'memory://');
+  const backend = await backendFromUrl(backendUrl, importer);
+  const tasks = o.tasks ? await loadTasks(o.tasks) : [...demoTasks];
+  const worker = createWorker({
+    broker,
+    backend,
+    tasks,
+    concurrency: o.concurrency,
+    shutdownGraceMs: o.grace,
+    handleSignals: true,
+    ...(o.queue ? { queues: o.queue } : {}),
+    ...(o.autoscale ? { autoscale: o.autoscale } : {}),
+    ...(o.hostname ? { hostname: o.hostname } : {}),
+  });
+  worker.on('task-failed', (e) => log.warn({ task: e.name, id: e.uuid, error: String(e.error) }, 'task failed'));
+  worker.on('task-rejected', (e) => log.warn({ task: e.name, id: e.uuid, reason: e.reason }, 'message dead-lettered'));
+  worker.on('worker-error', (e) => log.error({ error: String(e.error) }, 'recovered from a broker or backend error'));
+  worker.on('worker-offline', () => log.info(worker.stats(), 'celeriac worker stopped'));
+  await worker.start();
+  log.info(
+    { hostname: worker.hostname, broker: redact(o.broker), backend: redact(backendUrl), tasks: tasks.map((t) => t.contract.name), concurrency: o.concurrency },
+    'celeriac worker ready',
+  );
+  // Progress on long runs: one line every 10 s while work is being done.
+  let last = 0;
+  const progress = setInterval(() => {
+    const s = worker.stats();
+    if (s.processed !== last) log.info(s, 'progress');
+    last = s.processed;
+  }, 10_000);
+  // Not unref'd on purpose: it also keeps the process alive with an in-process broker (memory://).
+  worker.on('worker-offline', () => {
+    clearInterval(progress);
+    void Promise.allSettled([broker.close(), backend.close()]).then(() => process.exit(0));
+  });
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+}
+
+main().catch((error: unknown) => {
+  const message = CeleriacError.is(error) ? error.message : String((error as Error)?.stack ?? error);
+  log.fatal({ code: CeleriacError.is(error) ? error.code : undefined }, message);
+  process.exitCode = 2;
+});

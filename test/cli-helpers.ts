@@ -1,0 +1,56 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Absolute path of a built CLI entry point. */
+export function cliPath(app: 'worker' | 'producer', file = 'main.js'): string {
+  const path = fileURLToPath(new URL(`../apps/${app}/dist/${file}`, import.meta.url));
+  if (!existsSync(path)) throw new Error(`${path} is not built; run the build first (scripts/test does)`);
+  return path;
+}
+
+/** Runs a CLI to completion and returns its exit code and output. */
+export function runCli(
+  path: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A long-running CLI process whose output is collected as it comes. */
+export interface RunningCli {
+  readonly child: ChildProcess;
+  output(): string;
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
+  exited(): Promise<number | null>;
+}
+
+/** Starts a CLI in the background. */
+export function startCli(path: string, args: string[], env: Record<string, string> = {}): RunningCli {
+  const child = spawn(process.execPath, [path, ...args], { env: { ...process.env, ...env } });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    exited: () => exit,
+    async waitFor(text, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!out.includes(text)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`"${text}" not seen; output:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
