@@ -39,7 +39,8 @@ describe('package boundaries', () => {
 
   it('the producer app imports no worker code', () => {
     const bare = new Set<string>();
-    for (const file of sources(join(root, 'apps/producer/src'))) for (const b of closure(file).bare) bare.add(b);
+    for (const file of sources(join(root, 'apps/producer/src')))
+      for (const b of closure(file).bare) bare.add(b);
     expect([...bare].filter((b) => b.includes('worker'))).toEqual([]);
     expect(bare).toContain('@celeriac/core/producer');
   });
@@ -49,7 +50,9 @@ describe('package boundaries', () => {
     for (const adapter of adapters) {
       const dir = join(root, 'packages', adapter, 'src');
       const imported = sources(dir).flatMap((f) => [...closure(f).bare]);
-      const others = imported.filter((s) => /^@celeriac\/(broker|backend)-/.test(s) && !s.startsWith(`@celeriac/${adapter}`));
+      const others = imported.filter(
+        (s) => /^@celeriac\/(broker|backend)-/.test(s) && !s.startsWith(`@celeriac/${adapter}`),
+      );
       expect(others, adapter).toEqual([]);
     }
     expect(adapters.length).toBeGreaterThan(0);

@@ -48,7 +48,8 @@ export function startCli(path: string, args: string[], env: Record<string, strin
     async waitFor(text, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (!out.includes(text)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`"${text}" not seen; output:\n${out}`);
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`"${text}" not seen; output:\n${out}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -15,16 +15,28 @@ describe('CLIs on the in-memory default', () => {
   it('starts a worker that logs one ready line and stops cleanly on SIGTERM', async () => {
     const worker = startCli(cliPath('worker'), ['--broker', 'memory://', '--concurrency', '4']);
     await worker.waitFor('celeriac worker ready');
-    const ready = worker.output().split('\n').filter((l) => l.includes('celeriac worker ready'));
+    const ready = worker
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('celeriac worker ready'));
     expect(ready).toHaveLength(1);
-    expect(JSON.parse(ready[0] as string)).toMatchObject({ concurrency: 4, tasks: ['demo.add', 'demo.echo', 'demo.sleep', 'demo.fail'] });
+    expect(JSON.parse(ready[0] as string)).toMatchObject({
+      concurrency: 4,
+      tasks: ['demo.add', 'demo.echo', 'demo.sleep', 'demo.fail'],
+    });
     worker.child.kill('SIGTERM');
     expect(await worker.exited()).toBe(0);
     expect(worker.output()).toContain('celeriac worker stopped');
   });
 
   it('names the supported schemes for an unknown broker URL', async () => {
-    const { code, stderr } = await runCli(cliPath('producer'), ['--broker', 'nats://x', 'enqueue', 'demo.add', '{"x":1,"y":2}']);
+    const { code, stderr } = await runCli(cliPath('producer'), [
+      '--broker',
+      'nats://x',
+      'enqueue',
+      'demo.add',
+      '{"x":1,"y":2}',
+    ]);
     expect(code).toBe(2);
     expect(stderr).toContain('CONFIG_INVALID');
     expect(stderr).toContain('redis://');
@@ -32,20 +44,42 @@ describe('CLIs on the in-memory default', () => {
   });
 
   it('refuses invalid input with a ValidationError before publishing', async () => {
-    const { code, stderr, stdout } = await runCli(cliPath('producer'), ['--broker', 'memory://', 'enqueue', 'demo.add', '{"x":"no","y":1}']);
+    const { code, stderr, stdout } = await runCli(cliPath('producer'), [
+      '--broker',
+      'memory://',
+      'enqueue',
+      'demo.add',
+      '{"x":"no","y":1}',
+    ]);
     expect(code).toBe(2);
     expect(stderr).toContain('[celeriac:VALIDATION_FAILED] invalid input for task demo.add: x:');
     expect(stdout).toBe('');
   });
 
   it('rejects input that is not JSON with a clear message', async () => {
-    const { code, stderr } = await runCli(cliPath('producer'), ['--broker', 'memory://', 'enqueue', 'demo.add', '{x:1']);
+    const { code, stderr } = await runCli(cliPath('producer'), [
+      '--broker',
+      'memory://',
+      'enqueue',
+      'demo.add',
+      '{x:1',
+    ]);
     expect(code).toBe(2);
     expect(stderr).toContain('input is not valid JSON');
   });
 
   it('prints one id per task with --count', async () => {
-    const { code, stdout } = await runCli(cliPath('producer'), ['--broker', 'memory://', 'enqueue', 'demo.add', '{"x":1,"y":2}', '--count', '25', '--batch', '10']);
+    const { code, stdout } = await runCli(cliPath('producer'), [
+      '--broker',
+      'memory://',
+      'enqueue',
+      'demo.add',
+      '{"x":1,"y":2}',
+      '--count',
+      '25',
+      '--batch',
+      '10',
+    ]);
     expect(code).toBe(0);
     const ids = stdout.trim().split('\n');
     expect(ids).toHaveLength(25);

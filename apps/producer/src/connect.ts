@@ -1,4 +1,4 @@
-import { backendFromUrl, type Broker, brokerFromUrl, type ResultBackend } from '@celeriac/core';
+import { type Broker, backendFromUrl, brokerFromUrl, type ResultBackend } from '@celeriac/core';
 
 /** Connection flags shared by every command. */
 export interface ConnectionFlags {
@@ -7,13 +7,20 @@ export interface ConnectionFlags {
 }
 
 /** Opens the broker and backend named by URL; the backend defaults to the broker's Redis. */
-export async function connect(flags: ConnectionFlags): Promise<{ broker: Broker; backend: ResultBackend; close(): Promise<void> }> {
+export async function connect(
+  flags: ConnectionFlags,
+): Promise<{ broker: Broker; backend: ResultBackend; close(): Promise<void> }> {
   const importer = (name: string) => import(name);
   if (flags.broker.startsWith('memory:')) {
-    console.error('celeriac: warning: memory:// lives in this process only; no worker elsewhere will see these tasks');
+    console.error(
+      'celeriac: warning: memory:// lives in this process only; no worker elsewhere will see these tasks',
+    );
   }
   const backendUrl = flags.backend ?? (flags.broker.startsWith('redis') ? flags.broker : 'memory://');
-  const [broker, backend] = await Promise.all([brokerFromUrl(flags.broker, importer), backendFromUrl(backendUrl, importer)]);
+  const [broker, backend] = await Promise.all([
+    brokerFromUrl(flags.broker, importer),
+    backendFromUrl(backendUrl, importer),
+  ]);
   return {
     broker,
     backend,

@@ -26,7 +26,11 @@ function parseInput(json: string): unknown {
  * Enqueues a task (or `--count` copies in batches). A name with a local contract is validated and
  * typed; any other name is sent untyped, as kwargs, e.g. to a Python task.
  */
-export async function enqueueCommand(task: string, json: string | undefined, flags: EnqueueFlags): Promise<number> {
+export async function enqueueCommand(
+  task: string,
+  json: string | undefined,
+  flags: EnqueueFlags,
+): Promise<number> {
   const input = parseInput(json ?? '{}');
   const contract: AnyTaskContract | undefined = demoContracts.get(task);
   const conn = await connect(flags);
@@ -43,14 +47,21 @@ export async function enqueueCommand(task: string, json: string | undefined, fla
       handles = [];
       for (let done = 0; done < count; done += flags.batch) {
         const n = Math.min(flags.batch, count - done);
-        handles.push(...(await client.enqueueMany(contract, Array.from({ length: n }, () => input), options)));
+        handles.push(
+          ...(await client.enqueueMany(
+            contract,
+            Array.from({ length: n }, () => input),
+            options,
+          )),
+        );
         if (count > flags.batch) process.stderr.write(`\renqueued ${done + n}/${count}`);
       }
       if (count > flags.batch) process.stderr.write('\n');
     } else {
-      const call = input !== null && typeof input === 'object' && !Array.isArray(input)
-        ? { kwargs: input as Record<string, unknown> }
-        : { args: Array.isArray(input) ? input : [input] };
+      const call =
+        input !== null && typeof input === 'object' && !Array.isArray(input)
+          ? { kwargs: input as Record<string, unknown> }
+          : { args: Array.isArray(input) ? input : [input] };
       handles = [];
       for (let i = 0; i < count; i++) handles.push(await client.send(task, call, options));
     }
@@ -64,7 +75,8 @@ export async function enqueueCommand(task: string, json: string | undefined, fla
         console.log(JSON.stringify(await h.result({ timeoutMs: flags.timeout })));
       } catch (error) {
         failed++;
-        if (error instanceof RemoteTaskError) console.error(`${h.id} ${error.remote.state}: ${error.remote.excType}: ${error.remote.excMessage}`);
+        if (error instanceof RemoteTaskError)
+          console.error(`${h.id} ${error.remote.state}: ${error.remote.excType}: ${error.remote.excMessage}`);
         else throw error;
       }
     }

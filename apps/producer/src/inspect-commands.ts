@@ -1,11 +1,23 @@
 import { type ConnectionFlags, connect } from './connect.js';
 
 /** `celeriac result <id>`: prints state and result as JSON. */
-export async function resultCommand(id: string, flags: ConnectionFlags & { wait?: boolean; timeout: number }): Promise<number> {
+export async function resultCommand(
+  id: string,
+  flags: ConnectionFlags & { wait?: boolean; timeout: number },
+): Promise<number> {
   const conn = await connect(flags);
   try {
-    const meta = flags.wait ? await conn.backend.wait(id, { timeoutMs: flags.timeout }) : await conn.backend.get(id);
-    console.log(JSON.stringify({ id, state: meta?.status ?? 'PENDING', result: meta?.result ?? null, date_done: meta?.date_done ?? null }));
+    const meta = flags.wait
+      ? await conn.backend.wait(id, { timeoutMs: flags.timeout })
+      : await conn.backend.get(id);
+    console.log(
+      JSON.stringify({
+        id,
+        state: meta?.status ?? 'PENDING',
+        result: meta?.result ?? null,
+        date_done: meta?.date_done ?? null,
+      }),
+    );
     return meta?.status === 'FAILURE' || meta?.status === 'REVOKED' ? 1 : 0;
   } finally {
     await conn.close();
@@ -35,7 +47,11 @@ export async function purgeCommand(queue: string, flags: ConnectionFlags): Promi
 }
 
 /** `celeriac dlq <list|redrive> <queue>`: dead letters with their reasons. */
-export async function dlqCommand(action: string, queue: string, flags: ConnectionFlags & { limit: number }): Promise<number> {
+export async function dlqCommand(
+  action: string,
+  queue: string,
+  flags: ConnectionFlags & { limit: number },
+): Promise<number> {
   const conn = await connect(flags);
   try {
     if (action === 'redrive') {
@@ -43,7 +59,13 @@ export async function dlqCommand(action: string, queue: string, flags: Connectio
       return 0;
     }
     for (const d of await conn.broker.readDeadLetters(queue, flags.limit)) {
-      console.log(JSON.stringify({ at: d.at.toISOString(), reason: d.reason, raw: d.raw.length > 500 ? `${d.raw.slice(0, 500)}…` : d.raw }));
+      console.log(
+        JSON.stringify({
+          at: d.at.toISOString(),
+          reason: d.reason,
+          raw: d.raw.length > 500 ? `${d.raw.slice(0, 500)}…` : d.raw,
+        }),
+      );
     }
     return 0;
   } finally {

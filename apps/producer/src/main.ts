@@ -13,8 +13,16 @@ function int(value: string): number {
 
 const program = new Command('celeriac')
   .description('Enqueue Celeriac tasks and inspect results, queues and dead letters.')
-  .option('--broker <url>', 'broker URL (memory://, redis://, amqp://, kafka://)', process.env.CELERIAC_BROKER_URL ?? 'redis://127.0.0.1:6379')
-  .option('--backend <url>', 'result backend URL (default: the broker\'s Redis)', process.env.CELERIAC_RESULT_BACKEND)
+  .option(
+    '--broker <url>',
+    'broker URL (memory://, redis://, amqp://, kafka://)',
+    process.env.CELERIAC_BROKER_URL ?? 'redis://127.0.0.1:6379',
+  )
+  .option(
+    '--backend <url>',
+    "result backend URL (default: the broker's Redis)",
+    process.env.CELERIAC_RESULT_BACKEND,
+  )
   .showHelpAfterError();
 
 const run = (fn: () => Promise<number>) => {
@@ -39,7 +47,9 @@ program
   .option('--batch <n>', 'messages per batch with --count', int, 1000)
   .option('--delay <ms>', 'run no sooner than this', int)
   .option('--priority <0-9>', '9 is most urgent', int)
-  .action((task: string, json: string | undefined, o) => run(() => enqueueCommand(task, json, { ...program.opts(), ...o })));
+  .action((task: string, json: string | undefined, o) =>
+    run(() => enqueueCommand(task, json, { ...program.opts(), ...o })),
+  );
 
 program
   .command('result <id>')
@@ -62,6 +72,8 @@ program
   .command('dlq <action> <queue>')
   .description('list or redrive the dead letters of a queue (action: list | redrive)')
   .option('--limit <n>', 'how many to list', int, 100)
-  .action((action: string, queue: string, o) => run(() => dlqCommand(action, queue, { ...program.opts(), ...o })));
+  .action((action: string, queue: string, o) =>
+    run(() => dlqCommand(action, queue, { ...program.opts(), ...o })),
+  );
 
 program.parse();

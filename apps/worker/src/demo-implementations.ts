@@ -1,6 +1,6 @@
-import { add, echo, fail, sleep } from '@celeriac/demo-tasks';
 import { NonRetriableError } from '@celeriac/core';
 import { implement, type TaskImplementation } from '@celeriac/core/worker';
+import { add, echo, fail, sleep } from '@celeriac/demo-tasks';
 
 /** Implementations of the demo contracts; the default task set of `celeriac-worker`. */
 export const demoTasks: readonly TaskImplementation[] = [

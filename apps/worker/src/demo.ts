@@ -22,25 +22,47 @@ async function main(): Promise<void> {
   const o = program.parse().opts<{ broker: string; backend?: string; count: number; concurrency: number }>();
   const importer = (name: string) => import(name);
   const backendUrl = o.backend ?? (o.broker.startsWith('redis') ? o.broker : 'memory://demo');
-  const [broker, backend] = await Promise.all([brokerFromUrl(o.broker, importer), backendFromUrl(backendUrl, importer)]);
+  const [broker, backend] = await Promise.all([
+    brokerFromUrl(o.broker, importer),
+    backendFromUrl(backendUrl, importer),
+  ]);
   const queue = `celeriac-demo-${process.pid}`;
-  const worker = createWorker({ broker, backend, tasks: demoTasks, queues: [queue], concurrency: o.concurrency });
+  const worker = createWorker({
+    broker,
+    backend,
+    tasks: demoTasks,
+    queues: [queue],
+    concurrency: o.concurrency,
+  });
   await worker.start();
   const client = createClient({ broker, backend, defaultQueue: queue });
-  console.log(`celeriac demo: broker ${o.broker}, backend ${backendUrl}, worker concurrency ${o.concurrency}`);
+  console.log(
+    `celeriac demo: broker ${o.broker}, backend ${backendUrl}, worker concurrency ${o.concurrency}`,
+  );
 
   const latencies: number[] = [];
   const states = new Map<string, number>();
-  const track = async <T>(label: string, enqueuedAt: number, handle: TaskHandle<T>, expect: (v: T) => boolean) => {
+  const track = async <T>(
+    label: string,
+    enqueuedAt: number,
+    handle: TaskHandle<T>,
+    expect: (v: T) => boolean,
+  ) => {
     try {
       const value = await handle.result({ timeoutMs: 30_000 });
       latencies.push(performance.now() - enqueuedAt);
       states.set('SUCCESS', (states.get('SUCCESS') ?? 0) + 1);
       if (!expect(value)) console.error(`  unexpected result for ${label}: ${JSON.stringify(value)}`);
     } catch (error) {
-      const state = error instanceof RemoteTaskError ? error.remote.state : error instanceof ResultTimeoutError ? 'TIMEOUT' : 'ERROR';
+      const state =
+        error instanceof RemoteTaskError
+          ? error.remote.state
+          : error instanceof ResultTimeoutError
+            ? 'TIMEOUT'
+            : 'ERROR';
       states.set(state, (states.get(state) ?? 0) + 1);
-      if (error instanceof RemoteTaskError) console.log(`  ${label}: ${state} ${error.remote.excType}: ${error.remote.excMessage}`);
+      if (error instanceof RemoteTaskError)
+        console.log(`  ${label}: ${state} ${error.remote.excType}: ${error.remote.excMessage}`);
       else console.error(`  ${label}: ${String(error)}`);
     }
   };
@@ -54,12 +76,29 @@ async function main(): Promise<void> {
     pending.push(track(`add ${i}`, at, handle, (v) => v === i + 1));
   }
   const echoAt = performance.now();
-  const echoes = await client.enqueueMany(echo, Array.from({ length: 20 }, (_, i) => ({ value: { i, when: 'now' } })));
+  const echoes = await client.enqueueMany(
+    echo,
+    Array.from({ length: 20 }, (_, i) => ({ value: { i, when: 'now' } })),
+  );
   for (const h of echoes) pending.push(track('echo', echoAt, h, (v) => typeof v === 'object'));
   const retriedAt = performance.now();
-  pending.push(track('demo.fail (retriable, retried then failed)', retriedAt, await client.enqueue(fail, { message: 'flaky upstream', retriable: true }), () => false));
+  pending.push(
+    track(
+      'demo.fail (retriable, retried then failed)',
+      retriedAt,
+      await client.enqueue(fail, { message: 'flaky upstream', retriable: true }),
+      () => false,
+    ),
+  );
   const timeoutAt = performance.now();
-  pending.push(track('demo.sleep 5 s with a 200 ms limit', timeoutAt, await client.enqueue(sleep, { ms: 5_000 }, { timeoutMs: 200 }), () => false));
+  pending.push(
+    track(
+      'demo.sleep 5 s with a 200 ms limit',
+      timeoutAt,
+      await client.enqueue(sleep, { ms: 5_000 }, { timeoutMs: 200 }),
+      () => false,
+    ),
+  );
   const delayedAt = performance.now();
   const delayed = await client.enqueue(add, { x: 40, y: 2 }, { delayMs: 500, priority: 5 });
   pending.push(
@@ -76,11 +115,17 @@ async function main(): Promise<void> {
   const sorted = latencies.sort((a, b) => a - b);
   const total = [...states.values()].reduce((a, b) => a + b, 0);
   console.log('\nsummary');
-  console.log(`  tasks: ${total} in ${Math.round(elapsed)} ms (${Math.round((total / elapsed) * 1000)} tasks/s)`);
+  console.log(
+    `  tasks: ${total} in ${Math.round(elapsed)} ms (${Math.round((total / elapsed) * 1000)} tasks/s)`,
+  );
   console.log(`  by state: ${[...states].map(([s, n]) => `${s}=${n}`).join(' ')}`);
-  console.log(`  latency enqueue→result (successes): p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`);
+  console.log(
+    `  latency enqueue→result (successes): p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`,
+  );
   const stats = worker.stats();
-  console.log(`  worker: processed ${stats.processed}, succeeded ${stats.succeeded}, failed ${stats.failed}, retried ${stats.retried}`);
+  console.log(
+    `  worker: processed ${stats.processed}, succeeded ${stats.succeeded}, failed ${stats.failed}, retried ${stats.retried}`,
+  );
   const expectedSuccess = o.count + 20 + 1;
   if (states.get('SUCCESS') !== expectedSuccess || states.get('FAILURE') !== 2) {
     console.error(`demo: expected ${expectedSuccess} successes and 2 failures`);

@@ -18,12 +18,17 @@ function isImplementation(v: unknown): v is TaskImplementation {
  * implementation inside exported arrays (e.g. `export const tasks = [implement(…), …]`).
  */
 export async function loadTasks(specifier: string): Promise<TaskImplementation[]> {
-  const target = specifier.startsWith('.') || specifier.startsWith('/') ? pathToFileURL(resolve(specifier)).href : specifier;
+  const target =
+    specifier.startsWith('.') || specifier.startsWith('/')
+      ? pathToFileURL(resolve(specifier)).href
+      : specifier;
   let mod: Record<string, unknown>;
   try {
     mod = (await import(target)) as Record<string, unknown>;
   } catch (error) {
-    throw new ConfigError(`cannot load tasks module ${specifier}: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(`cannot load tasks module ${specifier}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const found = new Map<string, TaskImplementation>();
   for (const value of Object.values(mod)) {

@@ -8,7 +8,10 @@ import { loadTasks } from './load-tasks.js';
 
 // commander for flags and help text, pino for structured one-line-per-event logs: both are the
 // standard, well-kept tools for the job.
-const log = pino({ name: 'celeriac-worker', base: { pid: process.pid } }, pino.destination({ dest: 1, sync: true }));
+const log = pino(
+  { name: 'celeriac-worker', base: { pid: process.pid } },
+  pino.destination({ dest: 1, sync: true }),
+);
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -18,7 +21,12 @@ function positiveInt(value: string): number {
 
 function range(value: string): { min: number; max: number } {
   const [min, max] = value.split(',').map(Number);
-  if (!Number.isInteger(min) || !Number.isInteger(max) || (min as number) < 1 || (max as number) < (min as number)) {
+  if (
+    !Number.isInteger(min) ||
+    !Number.isInteger(max) ||
+    (min as number) < 1 ||
+    (max as number) < (min as number)
+  ) {
     throw new InvalidArgumentError('expected MIN,MAX with 1 <= MIN <= MAX');
   }
   return { min: min as number, max: max as number };
@@ -26,10 +34,19 @@ function range(value: string): { min: number; max: number } {
 
 const program = new Command('celeriac-worker')
   .description('Run Celeriac task implementations, consuming from a broker picked by URL.')
-  .option('--broker <url>', 'broker URL (memory://, redis://, amqp://, kafka://)', process.env.CELERIAC_BROKER_URL ?? 'memory://')
+  .option(
+    '--broker <url>',
+    'broker URL (memory://, redis://, amqp://, kafka://)',
+    process.env.CELERIAC_BROKER_URL ?? 'memory://',
+  )
   .option('--backend <url>', 'result backend URL (memory://, redis://)', process.env.CELERIAC_RESULT_BACKEND)
   .option('--queue <name...>', 'queues to consume (default: the tasks\' queues, else "celery")')
-  .option('--concurrency <n>', 'tasks run at once', positiveInt, Number(process.env.CELERIAC_CONCURRENCY ?? 10))
+  .option(
+    '--concurrency <n>',
+    'tasks run at once',
+    positiveInt,
+    Number(process.env.CELERIAC_CONCURRENCY ?? 10),
+  )
   .option('--autoscale <min,max>', 'scale concurrency with queue depth', range)
   .option('--tasks <module>', 'module exporting task implementations (default: the demo tasks)')
   .option('--grace <ms>', 'shutdown grace period in ms', positiveInt, 30_000)
@@ -64,13 +81,25 @@ async function main(): Promise<void> {
     ...(o.autoscale ? { autoscale: o.autoscale } : {}),
     ...(o.hostname ? { hostname: o.hostname } : {}),
   });
-  worker.on('task-failed', (e) => log.warn({ task: e.name, id: e.uuid, error: String(e.error) }, 'task failed'));
-  worker.on('task-rejected', (e) => log.warn({ task: e.name, id: e.uuid, reason: e.reason }, 'message dead-lettered'));
-  worker.on('worker-error', (e) => log.error({ error: String(e.error) }, 'recovered from a broker or backend error'));
+  worker.on('task-failed', (e) =>
+    log.warn({ task: e.name, id: e.uuid, error: String(e.error) }, 'task failed'),
+  );
+  worker.on('task-rejected', (e) =>
+    log.warn({ task: e.name, id: e.uuid, reason: e.reason }, 'message dead-lettered'),
+  );
+  worker.on('worker-error', (e) =>
+    log.error({ error: String(e.error) }, 'recovered from a broker or backend error'),
+  );
   worker.on('worker-offline', () => log.info(worker.stats(), 'celeriac worker stopped'));
   await worker.start();
   log.info(
-    { hostname: worker.hostname, broker: redact(o.broker), backend: redact(backendUrl), tasks: tasks.map((t) => t.contract.name), concurrency: o.concurrency },
+    {
+      hostname: worker.hostname,
+      broker: redact(o.broker),
+      backend: redact(backendUrl),
+      tasks: tasks.map((t) => t.contract.name),
+      concurrency: o.concurrency,
+    },
     'celeriac worker ready',
   );
   // Progress on long runs: one line every 10 s while work is being done.

@@ -34,7 +34,8 @@ const memoryBackends = new Map<string, MemoryResultBackend>();
 
 function schemeOf(url: string, what: string): string {
   const match = /^([a-z][a-z0-9+.-]*:)/i.exec(url.trim());
-  if (!match?.[1]) throw new ConfigError(`${what} URL "${url}" has no scheme (expected e.g. redis://127.0.0.1:6379)`);
+  if (!match?.[1])
+    throw new ConfigError(`${what} URL "${url}" has no scheme (expected e.g. redis://127.0.0.1:6379)`);
   return match[1].toLowerCase();
 }
 
@@ -58,9 +59,12 @@ async function load<T>(
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new ConfigError(`the ${what} URL ${scheme}// needs the package ${pkg}: install it (pnpm add ${pkg})`, {
-        cause: error,
-      });
+      throw new ConfigError(
+        `the ${what} URL ${scheme}// needs the package ${pkg}: install it (pnpm add ${pkg})`,
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   }
@@ -72,8 +76,8 @@ async function load<T>(
 /** Creates the broker a URL names (`memory://`, `redis://`, `amqp://`, `kafka://`, …). */
 export async function brokerFromUrl(url: string, importer: ModuleImporter): Promise<Broker> {
   if (schemeOf(url, 'broker') === 'memory:') {
-    let b = memoryBrokers.get(url);
-    if (!b) memoryBrokers.set(url, (b = new MemoryBroker()));
+    const b = memoryBrokers.get(url) ?? new MemoryBroker();
+    memoryBrokers.set(url, b);
     return b;
   }
   return load<Broker>(url, 'broker', BROKER_PACKAGES, 'createBroker', importer);
@@ -82,8 +86,8 @@ export async function brokerFromUrl(url: string, importer: ModuleImporter): Prom
 /** Creates the result backend a URL names (`memory://`, `redis://`, …). */
 export async function backendFromUrl(url: string, importer: ModuleImporter): Promise<ResultBackend> {
   if (schemeOf(url, 'result backend') === 'memory:') {
-    let b = memoryBackends.get(url);
-    if (!b) memoryBackends.set(url, (b = new MemoryResultBackend()));
+    const b = memoryBackends.get(url) ?? new MemoryResultBackend();
+    memoryBackends.set(url, b);
     return b;
   }
   return load<ResultBackend>(url, 'result backend', BACKEND_PACKAGES, 'createResultBackend', importer);

@@ -54,7 +54,9 @@ export class ValidationError extends CeleriacError {
     readonly issues: readonly ValidationIssue[],
     options?: CeleriacErrorOptions,
   ) {
-    const detail = issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+    const detail = issues
+      .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+      .join('; ');
     super(msg('VALIDATION_FAILED', `invalid ${side} for task ${taskName}: ${detail}`), options);
   }
 }
@@ -123,9 +125,17 @@ export class RemoteTaskError extends CeleriacError {
   readonly retriable = false as const;
   constructor(
     readonly taskId: string,
-    readonly remote: { readonly excType: string; readonly excMessage: string; readonly excModule: string | null; readonly traceback: string | null; readonly state: string },
+    readonly remote: {
+      readonly excType: string;
+      readonly excMessage: string;
+      readonly excModule: string | null;
+      readonly traceback: string | null;
+      readonly state: string;
+    },
   ) {
-    super(msg('REMOTE_TASK_FAILED', `task ${taskId} ${remote.state}: ${remote.excType}: ${remote.excMessage}`));
+    super(
+      msg('REMOTE_TASK_FAILED', `task ${taskId} ${remote.state}: ${remote.excType}: ${remote.excMessage}`),
+    );
   }
 }
 

@@ -6,17 +6,18 @@
  *
  * @packageDocumentation
  */
+
+export * from './adapter-loader.js';
 export * from './broker.js';
 export * from './contract.js';
 export * from './errors.js';
+export * from './input-mapping.js';
 export * from './json-codec.js';
+export * from './memory/memory-backend.js';
+export * from './memory/memory-broker.js';
 export * from './message.js';
 export * from './result-backend.js';
 export * from './result-meta.js';
+export * from './retry-policy.js';
 export * from './schema.js';
 export * from './wire.js';
-export * from './memory/memory-backend.js';
-export * from './memory/memory-broker.js';
-export * from './input-mapping.js';
-export * from './retry-policy.js';
-export * from './adapter-loader.js';

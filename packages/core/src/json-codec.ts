@@ -40,7 +40,8 @@ export function encodeJson(value: unknown, options: EncodeJsonOptions = {}): str
   return JSON.stringify(value, function replacer(this: Record<string, unknown>, key: string, v: unknown) {
     // `v` has already gone through toJSON (Date → string, Buffer → {type,data}); look at the raw value.
     const raw = this[key];
-    if (raw instanceof Date) return tags ? { __type__: 'datetime', __value__: toPythonIso(raw) } : toPythonIso(raw);
+    if (raw instanceof Date)
+      return tags ? { __type__: 'datetime', __value__: toPythonIso(raw) } : toPythonIso(raw);
     if (raw instanceof Uint8Array) return tags ? tagBytes(raw) : Buffer.from(raw).toString('utf8');
     if (isTaggedString(raw)) {
       if (!tags) return raw.value;
@@ -60,7 +61,9 @@ function formatUuid(hex: string): string {
 function untag(type: unknown, value: unknown): unknown {
   switch (type) {
     case 'datetime':
-      return typeof value === 'string' ? new Date(/(Z|[+-]\d{2}:?\d{2})$/i.test(value) ? value : `${value}Z`) : value;
+      return typeof value === 'string'
+        ? new Date(/(Z|[+-]\d{2}:?\d{2})$/i.test(value) ? value : `${value}Z`)
+        : value;
     case 'date':
     case 'time':
       return value;

@@ -13,7 +13,11 @@ export const TaskState = {
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 
 /** States after which nothing more happens to a task. */
-export const READY_STATES: ReadonlySet<string> = new Set([TaskState.SUCCESS, TaskState.FAILURE, TaskState.REVOKED]);
+export const READY_STATES: ReadonlySet<string> = new Set([
+  TaskState.SUCCESS,
+  TaskState.FAILURE,
+  TaskState.REVOKED,
+]);
 
 /** Celery's wire form of an exception: `exc_message` is an array of the exception's args. */
 export interface ExceptionInfo {

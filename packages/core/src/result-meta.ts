@@ -3,10 +3,22 @@ import type { TaskMessage } from './message.js';
 import { type ExceptionInfo, type ResultMeta, TaskState } from './result-backend.js';
 
 /** Python builtin exception names that a Python client can import as `builtins.<name>`. */
-const PY_BUILTINS = new Set(['TypeError', 'ValueError', 'KeyError', 'RuntimeError', 'Exception', 'TimeoutError']);
+const PY_BUILTINS = new Set([
+  'TypeError',
+  'ValueError',
+  'KeyError',
+  'RuntimeError',
+  'Exception',
+  'TimeoutError',
+]);
 
 /** Celery exception names that exist in `celery.exceptions`. */
-const CELERY_EXCEPTIONS = new Set(['TimeLimitExceeded', 'TaskRevokedError', 'NotRegistered', 'SoftTimeLimitExceeded']);
+const CELERY_EXCEPTIONS = new Set([
+  'TimeLimitExceeded',
+  'TaskRevokedError',
+  'NotRegistered',
+  'SoftTimeLimitExceeded',
+]);
 
 /** Encodes a JS error in Celery's `{exc_type, exc_message, exc_module}` form. */
 export function toExceptionInfo(error: unknown): ExceptionInfo {
@@ -25,15 +37,26 @@ export function toExceptionInfo(error: unknown): ExceptionInfo {
 }
 
 /** Reads an exception dict back; tolerant of what Python and older clients write. */
-export function fromExceptionInfo(value: unknown): { excType: string; excMessage: string; excModule: string | null } {
+export function fromExceptionInfo(value: unknown): {
+  excType: string;
+  excMessage: string;
+  excModule: string | null;
+} {
   if (typeof value === 'object' && value !== null && 'exc_type' in value) {
     const info = value as Partial<ExceptionInfo>;
     const message = Array.isArray(info.exc_message)
-      ? info.exc_message.filter((m) => typeof m !== 'object' || m === null).map(String).join(', ')
+      ? info.exc_message
+          .filter((m) => typeof m !== 'object' || m === null)
+          .map(String)
+          .join(', ')
       : String(info.exc_message ?? '');
     return { excType: String(info.exc_type), excMessage: message, excModule: info.exc_module ?? null };
   }
-  return { excType: 'Exception', excMessage: value == null ? 'unknown error' : JSON.stringify(value), excModule: null };
+  return {
+    excType: 'Exception',
+    excMessage: value == null ? 'unknown error' : JSON.stringify(value),
+    excModule: null,
+  };
 }
 
 function isoNow(): string {
@@ -41,9 +64,14 @@ function isoNow(): string {
 }
 
 /** Fields shared by every meta written for a message. */
-function base(message: TaskMessage | undefined, taskId: string): Pick<ResultMeta, 'task_id' | 'children'> &
-  Partial<ResultMeta> {
-  const meta: Pick<ResultMeta, 'task_id' | 'children'> & Partial<ResultMeta> = { task_id: taskId, children: [] };
+function base(
+  message: TaskMessage | undefined,
+  taskId: string,
+): Pick<ResultMeta, 'task_id' | 'children'> & Partial<ResultMeta> {
+  const meta: Pick<ResultMeta, 'task_id' | 'children'> & Partial<ResultMeta> = {
+    task_id: taskId,
+    children: [],
+  };
   if (message?.headers.group) meta.group_id = message.headers.group;
   if (message?.headers.parent_id) meta.parent_id = message.headers.parent_id;
   return meta;
@@ -60,7 +88,10 @@ export function buildMeta(
   const isError = state === TaskState.FAILURE || state === TaskState.RETRY || state === TaskState.REVOKED;
   const meta: ResultMeta = {
     status: state,
-    result: isError && !(typeof value === 'object' && value !== null && 'exc_type' in value) ? toExceptionInfo(value) : value,
+    result:
+      isError && !(typeof value === 'object' && value !== null && 'exc_type' in value)
+        ? toExceptionInfo(value)
+        : value,
     traceback: options.traceback ?? (isError && value instanceof Error ? (value.stack ?? null) : null),
     date_done: ready ? isoNow() : null,
     ...base(options.message, taskId),

@@ -29,14 +29,20 @@ export function validate<TSchema extends AnySchema>(
   return unwrap(result, taskName, side) as SchemaOutput<TSchema>;
 }
 
-function unwrap(result: StandardSchemaV1.Result<unknown>, taskName: string, side: 'input' | 'output'): unknown {
+function unwrap(
+  result: StandardSchemaV1.Result<unknown>,
+  taskName: string,
+  side: 'input' | 'output',
+): unknown {
   if (result.issues) {
     throw new ValidationError(
       taskName,
       side,
       result.issues.map((issue) => ({
         message: issue.message,
-        path: (issue.path ?? []).map((p) => (typeof p === 'object' ? (p.key as string | number) : (p as string | number))),
+        path: (issue.path ?? []).map((p) =>
+          typeof p === 'object' ? (p.key as string | number) : (p as string | number),
+        ),
       })),
     );
   }

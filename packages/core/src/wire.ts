@@ -149,5 +149,9 @@ export function decodeTaskMessage(parts: WireParts): TaskMessage {
   if (!Array.isArray(args)) throw new DecodeError(`args of task ${task} is not an array`);
   if (!isObject(kwargs)) throw new DecodeError(`kwargs of task ${task} is not an object`);
   const taskBody: TaskBody = [args, kwargs, embed];
-  return { headers: fillHeaders(h, task, id), properties: fillProperties(parts.properties, id), body: taskBody };
+  return {
+    headers: fillHeaders(h, task, id),
+    properties: fillProperties(parts.properties, id),
+    body: taskBody,
+  };
 }

@@ -10,7 +10,11 @@ export function deliveryTests(ctx: BrokerSuiteContext): void {
   it('round-trips a message with its headers, args and kwargs intact', async () => {
     const broker = await ctx.broker();
     const queue = uniqueName();
-    const message = testMessage({ task: 'testkit.echo', args: [1, 'two'], kwargs: { x: 2, nested: { y: [true, null] } } });
+    const message = testMessage({
+      task: 'testkit.echo',
+      args: [1, 'two'],
+      kwargs: { x: 2, nested: { y: [true, null] } },
+    });
     const rec = await ctx.record(broker, queue);
     await broker.publish({ queue, message });
     const d = await waitFor(() => rec.deliveries[0], { timeoutMs: ctx.deliveryMs, what: 'delivery' });
@@ -80,7 +84,10 @@ export function deliveryTests(ctx: BrokerSuiteContext): void {
     const message = testMessage();
     const rec = await ctx.record(doomed, queue, 1);
     await producer.publish({ queue, message });
-    await waitFor(() => rec.deliveries[0], { timeoutMs: ctx.deliveryMs, what: 'delivery to doomed consumer' });
+    await waitFor(() => rec.deliveries[0], {
+      timeoutMs: ctx.deliveryMs,
+      what: 'delivery to doomed consumer',
+    });
     await (ctx.options.simulateCrash ?? ((b) => b.close()))(doomed);
     const survivor = await ctx.broker();
     const rec2 = await ctx.record(survivor, queue, 1);
@@ -101,11 +108,17 @@ export function deliveryTests(ctx: BrokerSuiteContext): void {
     await sleep(300);
     expect(rec.deliveries).toHaveLength(3);
     await rec.deliveries[0]?.ack();
-    await waitFor(() => rec.deliveries.length === 4, { timeoutMs: ctx.deliveryMs, what: 'a fourth delivery' });
+    await waitFor(() => rec.deliveries.length === 4, {
+      timeoutMs: ctx.deliveryMs,
+      what: 'a fourth delivery',
+    });
     await sleep(200);
     expect(rec.deliveries).toHaveLength(4);
     rec.consumer.setPrefetch(6);
-    await waitFor(() => rec.deliveries.length === 7, { timeoutMs: ctx.deliveryMs, what: 'prefetch raised to 6' });
+    await waitFor(() => rec.deliveries.length === 7, {
+      timeoutMs: ctx.deliveryMs,
+      what: 'prefetch raised to 6',
+    });
     await Promise.all(rec.deliveries.map((d) => d.ack()));
   });
 
@@ -129,7 +142,10 @@ export function deliveryTests(ctx: BrokerSuiteContext): void {
     );
     await sleep(200);
     await producer.publishMany(Array.from({ length: 40 }, () => ({ queue, message: testMessage() })));
-    await waitFor(() => (counts[0] ?? 0) + (counts[1] ?? 0) === 40, { timeoutMs: 30_000, what: 'all 40 processed' });
+    await waitFor(() => (counts[0] ?? 0) + (counts[1] ?? 0) === 40, {
+      timeoutMs: 30_000,
+      what: 'all 40 processed',
+    });
     expect(Math.min(...counts)).toBeGreaterThanOrEqual(8);
     await Promise.all(consumers.map((c) => c.close()));
   });

@@ -15,7 +15,10 @@ export function featureTests(ctx: BrokerSuiteContext): void {
     const sentAt = Date.now();
     await broker.publish({ queue, message: delayed, delayMs: 1200 });
     await broker.publish({ queue, message: now });
-    await waitFor(() => rec.deliveries.length === 2, { timeoutMs: 1200 + ctx.deliveryMs, what: 'both messages' });
+    await waitFor(() => rec.deliveries.length === 2, {
+      timeoutMs: 1200 + ctx.deliveryMs,
+      what: 'both messages',
+    });
     const at = Date.now();
     expect(rec.deliveries.map(idOf)).toEqual([now.headers.id, delayed.headers.id]);
     // Never early: delivered no sooner than its delay (timer slack of 50 ms allowed).
@@ -32,7 +35,10 @@ export function featureTests(ctx: BrokerSuiteContext): void {
     const d1 = await waitFor(() => rec.deliveries[0], { timeoutMs: ctx.deliveryMs, what: 'first delivery' });
     const requeuedAt = Date.now();
     await d1.requeue({ delayMs: 800 });
-    const d2 = await waitFor(() => rec.deliveries[1], { timeoutMs: 800 + ctx.deliveryMs, what: 'delayed redelivery' });
+    const d2 = await waitFor(() => rec.deliveries[1], {
+      timeoutMs: 800 + ctx.deliveryMs,
+      what: 'delayed redelivery',
+    });
     expect(Date.now() - requeuedAt).toBeGreaterThanOrEqual(750);
     expect(idOf(d2)).toBe(message.headers.id);
     await d2.ack();
@@ -51,7 +57,10 @@ export function featureTests(ctx: BrokerSuiteContext): void {
     await sleep(100);
     const rec = await ctx.record(broker, queue, 1);
     for (let i = 1; i <= 3; i++) {
-      const d = await waitFor(() => rec.deliveries[i - 1], { timeoutMs: ctx.deliveryMs, what: `delivery ${i}` });
+      const d = await waitFor(() => rec.deliveries[i - 1], {
+        timeoutMs: ctx.deliveryMs,
+        what: `delivery ${i}`,
+      });
       await d.ack();
     }
     expect(rec.deliveries.map(idOf)).toEqual([high.headers.id, mid.headers.id, low.headers.id]);
@@ -61,7 +70,10 @@ export function featureTests(ctx: BrokerSuiteContext): void {
     const broker = await ctx.broker();
     const queue = uniqueName();
     await broker.publishMany(Array.from({ length: 5 }, () => ({ queue, message: testMessage() })));
-    await waitFor(async () => (await broker.depth(queue)) === 5, { timeoutMs: ctx.deliveryMs, what: 'depth 5' });
+    await waitFor(async () => (await broker.depth(queue)) === 5, {
+      timeoutMs: ctx.deliveryMs,
+      what: 'depth 5',
+    });
     expect(await broker.purge(queue)).toBeGreaterThanOrEqual(5);
     expect(await broker.depth(queue)).toBe(0);
   });
@@ -95,18 +107,24 @@ export function featureTests(ctx: BrokerSuiteContext): void {
     await d.ack();
   });
 
-  it.skipIf(!ctx.options.injectRaw)('hands over a malformed message with its raw text instead of dropping it', async () => {
-    const broker = await ctx.broker();
-    const queue = uniqueName();
-    const rec = await ctx.record(broker, queue);
-    await ctx.options.injectRaw?.(queue, '{"this is": not json');
-    const d = await waitFor(() => rec.deliveries[0], { timeoutMs: ctx.deliveryMs, what: 'malformed delivery' });
-    expect(d.kind).toBe('malformed');
-    if (d.kind !== 'malformed') return;
-    expect(d.error.code).toBe('MESSAGE_UNDECODABLE');
-    expect(d.raw).toContain('not json');
-    await d.deadLetter({ code: d.error.code, message: d.error.message });
-  });
+  it.skipIf(!ctx.options.injectRaw)(
+    'hands over a malformed message with its raw text instead of dropping it',
+    async () => {
+      const broker = await ctx.broker();
+      const queue = uniqueName();
+      const rec = await ctx.record(broker, queue);
+      await ctx.options.injectRaw?.(queue, '{"this is": not json');
+      const d = await waitFor(() => rec.deliveries[0], {
+        timeoutMs: ctx.deliveryMs,
+        what: 'malformed delivery',
+      });
+      expect(d.kind).toBe('malformed');
+      if (d.kind !== 'malformed') return;
+      expect(d.error.code).toBe('MESSAGE_UNDECODABLE');
+      expect(d.raw).toContain('not json');
+      await d.deadLetter({ code: d.error.code, message: d.error.message });
+    },
+  );
 
   it.skipIf(!caps.deadLetter)('keeps dead letters with their reason', async () => {
     const broker = await ctx.broker();
@@ -140,7 +158,10 @@ export function featureTests(ctx: BrokerSuiteContext): void {
       what: 'dead letter',
     });
     expect(await broker.redriveDeadLetters(queue)).toBe(1);
-    const again = await waitFor(() => rec.deliveries[1], { timeoutMs: ctx.deliveryMs, what: 'redriven delivery' });
+    const again = await waitFor(() => rec.deliveries[1], {
+      timeoutMs: ctx.deliveryMs,
+      what: 'redriven delivery',
+    });
     expect(idOf(again)).toBe(message.headers.id);
     await again.ack();
   });

@@ -137,7 +137,9 @@ export function runtimeTests(ctx: BrokerSuiteContext): void {
     expect(await (await client.enqueue(c.add, { x: 1, y: 1 })).result({ timeoutMs: resultMs() })).toBe(2);
     expect(worker.stats().rejected).toBe(1);
     if (caps.deadLetter) {
-      const dead = await waitFor(async () => (await (await ctx.broker()).readDeadLetters(queue))[0], { what: 'dead letter' });
+      const dead = await waitFor(async () => (await (await ctx.broker()).readDeadLetters(queue))[0], {
+        what: 'dead letter',
+      });
       expect(dead.reason.code).toBe('TASK_NOT_REGISTERED');
     }
   });
@@ -150,7 +152,9 @@ export function runtimeTests(ctx: BrokerSuiteContext): void {
     const error = await bad.result({ timeoutMs: resultMs() }).catch((e: unknown) => e);
     expect((error as RemoteTaskError).remote.excType).toBe('ValidationError');
     if (caps.deadLetter) {
-      const dead = await waitFor(async () => (await (await ctx.broker()).readDeadLetters(queue))[0], { what: 'dead letter' });
+      const dead = await waitFor(async () => (await (await ctx.broker()).readDeadLetters(queue))[0], {
+        what: 'dead letter',
+      });
       expect(dead.reason.code).toBe('VALIDATION_FAILED');
     }
   });
@@ -162,7 +166,9 @@ export function runtimeTests(ctx: BrokerSuiteContext): void {
     expect(await (await client.enqueue(c.add, { x: 2, y: 2 })).result({ timeoutMs: resultMs() })).toBe(4);
     await waitFor(() => worker.stats().rejected === 1, { what: 'malformed message rejected' });
     if (caps.deadLetter) {
-      const dead = await waitFor(async () => (await (await ctx.broker()).readDeadLetters(queue))[0], { what: 'dead letter' });
+      const dead = await waitFor(async () => (await (await ctx.broker()).readDeadLetters(queue))[0], {
+        what: 'dead letter',
+      });
       expect(dead.reason.code).toBe('MESSAGE_UNDECODABLE');
       expect(dead.raw).toContain('garbage');
     }
@@ -171,7 +177,10 @@ export function runtimeTests(ctx: BrokerSuiteContext): void {
   it('never runs more tasks at once than its concurrency', async () => {
     const { c, client, probe, startWorker } = await setup({ concurrency: 2 });
     await startWorker();
-    const handles = await client.enqueueMany(c.sleep, Array.from({ length: 6 }, () => ({ ms: 100 })));
+    const handles = await client.enqueueMany(
+      c.sleep,
+      Array.from({ length: 6 }, () => ({ ms: 100 })),
+    );
     await Promise.all(handles.map((h) => h.result({ timeoutMs: resultMs() })));
     expect(probe.maxRunning).toBe(2);
   });
@@ -179,7 +188,10 @@ export function runtimeTests(ctx: BrokerSuiteContext): void {
   it('finishes running tasks on graceful shutdown and leaves the rest queued', async () => {
     const { c, client, probe, startWorker } = await setup({ concurrency: 1 });
     const first = await startWorker();
-    const handles = await client.enqueueMany(c.sleep, Array.from({ length: 4 }, () => ({ ms: 300 })));
+    const handles = await client.enqueueMany(
+      c.sleep,
+      Array.from({ length: 4 }, () => ({ ms: 300 })),
+    );
     await waitFor(() => probe.started.length === 1, { what: 'first task started' });
     await first.stop({ graceMs: 5_000 });
     expect(await handles[0]?.result({ timeoutMs: 1_000 })).toBe(300);

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   type BackendCapabilities,
   buildMeta,
-  ResultTimeoutError,
   type ResultBackend,
+  ResultTimeoutError,
   TaskState,
 } from '@celeriac/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -46,7 +46,11 @@ export function describeResultBackend(name: string, options: ResultBackendSuiteO
       await b.store(buildMeta(TaskState.FAILURE, id, new TypeError('bad input')));
       const meta = await b.get(id);
       expect(meta?.status).toBe('FAILURE');
-      expect(meta?.result).toEqual({ exc_type: 'TypeError', exc_message: ['bad input'], exc_module: 'builtins' });
+      expect(meta?.result).toEqual({
+        exc_type: 'TypeError',
+        exc_message: ['bad input'],
+        exc_module: 'builtins',
+      });
       expect(meta?.traceback).toContain('bad input');
     });
 
@@ -140,7 +144,9 @@ export function describeResultBackend(name: string, options: ResultBackendSuiteO
       const gid = randomUUID();
       await b.setChordSize(gid, 3);
       const results = await Promise.all(
-        [2, 0, 1].map((index) => b.addChordPart(gid, { index, taskId: `t${index}`, state: 'SUCCESS', result: index * 10 })),
+        [2, 0, 1].map((index) =>
+          b.addChordPart(gid, { index, taskId: `t${index}`, state: 'SUCCESS', result: index * 10 }),
+        ),
       );
       expect(results.map((r) => r.done).sort()).toEqual([1, 2, 3]);
       expect(results.every((r) => r.size === 3)).toBe(true);

@@ -13,7 +13,10 @@ export function runtimeContracts(queue: string) {
     }),
     flaky: defineTask({
       name: 'testkit.flaky',
-      input: z.object({ failTimes: z.number(), mode: z.enum(['plain', 'non-retriable', 'retry-after']).default('plain') }),
+      input: z.object({
+        failTimes: z.number(),
+        mode: z.enum(['plain', 'non-retriable', 'retry-after']).default('plain'),
+      }),
       output: z.object({ attempt: z.number() }),
       defaults: { queue, retry: { max: 3, initialDelayMs: 50, jitter: false } },
     }),
@@ -35,7 +38,10 @@ export interface RuntimeProbe {
 }
 
 /** Implementations of {@link runtimeContracts} that record into a probe. */
-export function runtimeImplementations(c: ReturnType<typeof runtimeContracts>, probe: RuntimeProbe): TaskImplementation[] {
+export function runtimeImplementations(
+  c: ReturnType<typeof runtimeContracts>,
+  probe: RuntimeProbe,
+): TaskImplementation[] {
   const track = (id: string) => {
     probe.calls.set(id, (probe.calls.get(id) ?? 0) + 1);
     probe.started.push(id);

@@ -1,4 +1,9 @@
-import { MemoryBroker, MemoryResultBackend, memoryBackendCapabilities, memoryBrokerCapabilities } from '@celeriac/core';
+import {
+  MemoryBroker,
+  MemoryResultBackend,
+  memoryBackendCapabilities,
+  memoryBrokerCapabilities,
+} from '@celeriac/core';
 import { describeBroker, describeResultBackend } from '../src/index.js';
 
 // One broker shared by the suite's "instances": in-memory state lives in one object, as several
@@ -32,7 +37,6 @@ describeBroker('memory', {
 
 const sharedBackend = new MemoryResultBackend();
 describeResultBackend('memory', {
-  create: () =>
-    Object.assign(Object.create(sharedBackend) as MemoryResultBackend, { close: async () => {} }),
+  create: () => Object.assign(Object.create(sharedBackend) as MemoryResultBackend, { close: async () => {} }),
   capabilities: memoryBackendCapabilities,
 });

@@ -62,7 +62,10 @@ export class MemoryResultBackend implements ResultBackend {
     // Never overwrite a SUCCESS: a redelivered task must not corrupt a finished result.
     if (this.read(meta.task_id)?.status === TaskState.SUCCESS) return;
     const ttl = options.ttlMs ?? this.ttlMs;
-    this.results.set(meta.task_id, { json: encodeJson(meta), expiresAt: ttl > 0 ? Date.now() + ttl : Infinity });
+    this.results.set(meta.task_id, {
+      json: encodeJson(meta),
+      expiresAt: ttl > 0 ? Date.now() + ttl : Infinity,
+    });
     if (READY_STATES.has(meta.status)) {
       const waiters = this.waiters.get(meta.task_id);
       if (waiters) {

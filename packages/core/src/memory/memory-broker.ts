@@ -52,7 +52,11 @@ interface Held {
 
 /** Serialises a message the way a transport would, so nothing is shared by reference. */
 function encodeEntry(item: OutgoingMessage): Entry {
-  const raw = encodeJson({ headers: item.message.headers, properties: item.message.properties, body: item.message.body });
+  const raw = encodeJson({
+    headers: item.message.headers,
+    properties: item.message.properties,
+    body: item.message.body,
+  });
   return { raw, priority: item.message.properties.priority, deliveryCount: 0 };
 }
 
@@ -184,7 +188,10 @@ export class MemoryBroker implements Broker {
   /** @internal */
   returnToQueue(queue: string, entry: Entry, head: boolean, delayMs = 0): void {
     if (this.closed) return;
-    if (delayMs > 0) return this.enqueue(queue, entry, delayMs);
+    if (delayMs > 0) {
+      this.enqueue(queue, entry, delayMs);
+      return;
+    }
     const level = this.queue(queue).levels[entry.priority];
     if (head) level?.unshift(entry);
     else level?.push(entry);
@@ -257,10 +264,25 @@ export class MemoryBroker implements Broker {
     };
     let delivery: Delivery;
     try {
-      const parsed = decodeJson(entry.raw) as { headers?: unknown; properties?: Record<string, unknown>; body?: unknown };
-      delivery = { ...base, kind: 'task', message: decodeTaskMessage({ headers: parsed.headers, properties: parsed.properties ?? {}, body: parsed.body }) };
+      const parsed = decodeJson(entry.raw) as {
+        headers?: unknown;
+        properties?: Record<string, unknown>;
+        body?: unknown;
+      };
+      delivery = {
+        ...base,
+        kind: 'task',
+        message: decodeTaskMessage({
+          headers: parsed.headers,
+          properties: parsed.properties ?? {},
+          body: parsed.body,
+        }),
+      };
     } catch (error) {
-      const decodeError = error instanceof DecodeError ? error : new DecodeError('message is not a JSON envelope', { cause: error });
+      const decodeError =
+        error instanceof DecodeError
+          ? error
+          : new DecodeError('message is not a JSON envelope', { cause: error });
       delivery = { ...base, kind: 'malformed', raw: entry.raw, error: decodeError };
     }
     consumer.options.onDelivery(delivery);

@@ -34,7 +34,9 @@ export function signature<T extends AnyTaskContract>(
     kwargs,
     options: {
       task_id: options.taskId ?? randomUUID(),
-      ...(options.queue ?? contract.defaults.queue ? { queue: options.queue ?? contract.defaults.queue } : {}),
+      ...((options.queue ?? contract.defaults.queue)
+        ? { queue: options.queue ?? contract.defaults.queue }
+        : {}),
       ...(options.priority !== undefined ? { priority: options.priority } : {}),
     },
     subtask_type: null,

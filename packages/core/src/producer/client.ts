@@ -72,7 +72,10 @@ function buildMessage(
     task: name,
     args: call.args,
     kwargs: call.kwargs,
-    embed: { callbacks: options.link ? [...options.link] : null, errbacks: options.linkError ? [...options.linkError] : null },
+    embed: {
+      callbacks: options.link ? [...options.link] : null,
+      errbacks: options.linkError ? [...options.linkError] : null,
+    },
     eta,
     expires,
     timeLimitMs: options.timeoutMs ?? d.timeoutMs ?? null,
@@ -122,12 +125,18 @@ export function createClient(options: ClientOptions): Client {
       return createHandle(message.headers.id, contract.name, backend, contract.output);
     },
     async enqueueMany(contract, inputs, o = {}) {
-      if (o.taskId && inputs.length > 1) throw new ConfigError('enqueueMany: taskId cannot be shared by several tasks');
+      if (o.taskId && inputs.length > 1)
+        throw new ConfigError('enqueueMany: taskId cannot be shared by several tasks');
       for (const input of inputs) await validate(contract.input, input, contract.name, 'input');
       const queue = queueOf(contract, o);
-      const items = inputs.map((input) => outgoing(buildMessage(contract.name, inputToCall(contract, input), contract, o), queue, o));
-      for (let i = 0; i < items.length; i += batchSize) await broker.publishMany(items.slice(i, i + batchSize));
-      return items.map((item) => createHandle(item.message.headers.id, contract.name, backend, contract.output));
+      const items = inputs.map((input) =>
+        outgoing(buildMessage(contract.name, inputToCall(contract, input), contract, o), queue, o),
+      );
+      for (let i = 0; i < items.length; i += batchSize)
+        await broker.publishMany(items.slice(i, i + batchSize));
+      return items.map((item) =>
+        createHandle(item.message.headers.id, contract.name, backend, contract.output),
+      );
     },
     async send(name, call = {}, o = {}) {
       const message = buildMessage(name, { args: call.args ?? [], kwargs: call.kwargs ?? {} }, undefined, o);
@@ -144,8 +153,23 @@ export function createClient(options: ClientOptions): Client {
         ...(typeof first.options.queue === 'string' ? { queue: first.options.queue } : {}),
       });
       // Celery stores the remaining steps reversed: the next step is the last element.
-      message.body[2] = { callbacks: null, errbacks: null, chord: null, ...message.body[2], chain: [...rest].reverse() };
-      await broker.publish(outgoing(message, queueOf(undefined, { ...o, ...(typeof first.options.queue === 'string' ? { queue: first.options.queue } : {}) }), o));
+      message.body[2] = {
+        callbacks: null,
+        errbacks: null,
+        chord: null,
+        ...message.body[2],
+        chain: [...rest].reverse(),
+      };
+      await broker.publish(
+        outgoing(
+          message,
+          queueOf(undefined, {
+            ...o,
+            ...(typeof first.options.queue === 'string' ? { queue: first.options.queue } : {}),
+          }),
+          o,
+        ),
+      );
       return createHandle(String(last.options.task_id ?? message.headers.id), last.task, backend, undefined);
     },
     handle(contract, id) {

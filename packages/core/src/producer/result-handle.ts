@@ -1,9 +1,8 @@
+import { ConfigError, RemoteTaskError } from '../errors.js';
+import { READY_STATES, type ResultBackend, type ResultMeta, TaskState } from '../result-backend.js';
+import { buildMeta, fromExceptionInfo } from '../result-meta.js';
 import type { AnySchema } from '../schema.js';
 import { validate } from '../schema.js';
-import { RemoteTaskError } from '../errors.js';
-import { buildMeta, fromExceptionInfo } from '../result-meta.js';
-import { READY_STATES, type ResultBackend, type ResultMeta, TaskState } from '../result-backend.js';
-import { ConfigError } from '../errors.js';
 
 /** Options for {@link TaskHandle.result}. */
 export interface ResultOptions {
@@ -39,11 +38,19 @@ function requireBackend(backend: ResultBackend | undefined): ResultBackend {
 }
 
 /** Turns a finished meta into the typed value, or throws {@link RemoteTaskError}. */
-export async function settle<TOutput>(meta: ResultMeta, name: string, output: AnySchema | undefined): Promise<TOutput> {
+export async function settle<TOutput>(
+  meta: ResultMeta,
+  name: string,
+  output: AnySchema | undefined,
+): Promise<TOutput> {
   if (meta.status === TaskState.SUCCESS) {
     return (output ? await validate(output, meta.result, name, 'output') : meta.result) as TOutput;
   }
-  throw new RemoteTaskError(meta.task_id, { ...fromExceptionInfo(meta.result), traceback: meta.traceback, state: meta.status });
+  throw new RemoteTaskError(meta.task_id, {
+    ...fromExceptionInfo(meta.result),
+    traceback: meta.traceback,
+    state: meta.status,
+  });
 }
 
 /** @internal */
@@ -68,7 +75,13 @@ export function createHandle<TOutput>(
       const b = requireBackend(backend);
       const meta = await b.get(id);
       if (meta && READY_STATES.has(meta.status)) return;
-      await b.store(buildMeta(TaskState.REVOKED, id, { exc_type: 'TaskRevokedError', exc_message: ['revoked'], exc_module: 'celery.exceptions' }));
+      await b.store(
+        buildMeta(TaskState.REVOKED, id, {
+          exc_type: 'TaskRevokedError',
+          exc_message: ['revoked'],
+          exc_module: 'celery.exceptions',
+        }),
+      );
     },
   };
 }

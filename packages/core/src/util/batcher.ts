@@ -6,15 +6,19 @@ export function createBatcher<TIn, TOut>(
   run: (items: TIn[]) => Promise<TOut[]>,
   maxBatch = 500,
 ): (item: TIn) => Promise<TOut> {
-  let pending: { item: TIn; resolve: (v: TOut) => void; reject: (e: unknown) => void }[] = [];
+  const pending: { item: TIn; resolve: (v: TOut) => void; reject: (e: unknown) => void }[] = [];
   let scheduled = false;
   const flush = () => {
     scheduled = false;
     const batch = pending.splice(0, maxBatch);
     if (pending.length) schedule();
     run(batch.map((p) => p.item)).then(
-      (results) => batch.forEach((p, i) => p.resolve(results[i] as TOut)),
-      (error: unknown) => batch.forEach((p) => p.reject(error)),
+      (results) => {
+        for (const [i, p] of batch.entries()) p.resolve(results[i] as TOut);
+      },
+      (error: unknown) => {
+        for (const p of batch) p.reject(error);
+      },
     );
   };
   const schedule = () => {

@@ -1,5 +1,11 @@
 import type { Broker, OutgoingMessage } from '../broker.js';
-import { createTaskMessage, DEFAULT_QUEUE, parseCeleryDate, type Signature, type TaskMessage } from '../message.js';
+import {
+  createTaskMessage,
+  DEFAULT_QUEUE,
+  parseCeleryDate,
+  type Signature,
+  type TaskMessage,
+} from '../message.js';
 import { type ExceptionInfo, type ResultBackend, TaskState } from '../result-backend.js';
 import { buildMeta } from '../result-meta.js';
 
@@ -40,7 +46,9 @@ export function messageFromSignature(
     groupIndex: opt<number>(o, 'group_index') ?? null,
     priority: opt<number>(o, 'priority') ?? 0,
     timeLimitMs: opt<number>(o, 'time_limit') ? (opt<number>(o, 'time_limit') as number) * 1000 : null,
-    softTimeLimitMs: opt<number>(o, 'soft_time_limit') ? (opt<number>(o, 'soft_time_limit') as number) * 1000 : null,
+    softTimeLimitMs: opt<number>(o, 'soft_time_limit')
+      ? (opt<number>(o, 'soft_time_limit') as number) * 1000
+      : null,
     ...(id ? { id } : {}),
   });
   const delayMs = eta ? eta.getTime() - now : 0;
@@ -63,11 +71,18 @@ export function successorsOf(message: TaskMessage, result: unknown): OutgoingMes
 /** Errbacks receive the failed task's id as their first argument (Celery's old-style errback). */
 export function errbacksOf(message: TaskMessage): OutgoingMessage[] {
   const parent = { id: message.headers.id, rootId: message.headers.root_id };
-  return (message.body[2]?.errbacks ?? []).map((sig) => messageFromSignature(sig, [message.headers.id], parent));
+  return (message.body[2]?.errbacks ?? []).map((sig) =>
+    messageFromSignature(sig, [message.headers.id], parent),
+  );
 }
 
 /** Marks every remaining chain step as failed with the same error, so whoever waits is released. */
-export async function failChain(message: TaskMessage, backend: ResultBackend, error: ExceptionInfo, traceback: string | null) {
+export async function failChain(
+  message: TaskMessage,
+  backend: ResultBackend,
+  error: ExceptionInfo,
+  traceback: string | null,
+) {
   for (const step of message.body[2]?.chain ?? []) {
     const id = step.options?.task_id;
     if (typeof id === 'string') await backend.store(buildMeta(TaskState.FAILURE, id, error, { traceback }));

@@ -40,6 +40,9 @@ export interface TaskImplementation<T extends AnyTaskContract = AnyTaskContract>
  * const addImpl = implement(add, async ({ x, y }) => x + y);
  * ```
  */
-export function implement<T extends AnyTaskContract>(contract: T, handler: TaskHandler<T>): TaskImplementation<T> {
+export function implement<T extends AnyTaskContract>(
+  contract: T,
+  handler: TaskHandler<T>,
+): TaskImplementation<T> {
   return { contract, handler };
 }

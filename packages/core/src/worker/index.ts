@@ -5,5 +5,11 @@
  */
 export type { TaskContext, TaskHandler, TaskImplementation } from './implement.js';
 export { implement } from './implement.js';
+export {
+  type AutoscaleOptions,
+  createWorker,
+  type Worker,
+  type WorkerOptions,
+  type WorkerStats,
+} from './worker.js';
 export type { TaskEventMap, TaskEventName } from './worker-events.js';
-export { type AutoscaleOptions, createWorker, type Worker, type WorkerOptions, type WorkerStats } from './worker.js';

@@ -27,7 +27,9 @@ export async function runWithLimits(
   external.addEventListener('abort', onExternal, { once: true });
   const timers: NodeJS.Timeout[] = [];
   if (limits.softMs !== undefined && limits.softMs > 0) {
-    timers.push(setTimeout(() => controller.abort(new TimeLimitExceeded(limits.softMs as number)), limits.softMs));
+    timers.push(
+      setTimeout(() => controller.abort(new TimeLimitExceeded(limits.softMs as number)), limits.softMs),
+    );
   }
   try {
     const run = Promise.resolve()

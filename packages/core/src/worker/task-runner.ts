@@ -3,7 +3,13 @@ import type { RetryPolicy } from '../contract.js';
 import { CeleriacError, NonRetriableError, RetryAfterError, ValidationError } from '../errors.js';
 import { callToInput } from '../input-mapping.js';
 import { parseCeleryDate, type TaskMessage } from '../message.js';
-import { type ExceptionInfo, READY_STATES, type ResultBackend, type ResultMeta, TaskState } from '../result-backend.js';
+import {
+  type ExceptionInfo,
+  READY_STATES,
+  type ResultBackend,
+  type ResultMeta,
+  TaskState,
+} from '../result-backend.js';
 import { buildMeta, toExceptionInfo } from '../result-meta.js';
 import { backoffDelay, RETRY_POLICY_HEADER } from '../retry-policy.js';
 import { validate } from '../schema.js';
@@ -39,7 +45,12 @@ async function store(deps: RunnerDeps, message: TaskMessage, meta: ResultMeta): 
 }
 
 /** Rejects a message for good: a FAILURE result (so waiters fail fast) and a dead letter with the reason. */
-async function reject(deps: RunnerDeps, d: TaskDelivery, code: string, error: ExceptionInfo | Error): Promise<void> {
+async function reject(
+  deps: RunnerDeps,
+  d: TaskDelivery,
+  code: string,
+  error: ExceptionInfo | Error,
+): Promise<void> {
   const { id, task } = d.message.headers;
   const info = error instanceof Error ? toExceptionInfo(error) : error;
   if (deps.backend) await deps.backend.store(buildMeta(TaskState.FAILURE, id, info, { message: d.message }));
@@ -48,7 +59,11 @@ async function reject(deps: RunnerDeps, d: TaskDelivery, code: string, error: Ex
   deps.events.emit('task-rejected', { uuid: id, name: task, reason: { code, message } });
 }
 
-function retryPolicyOf(message: TaskMessage, impl: TaskImplementation, deps: RunnerDeps): RetryPolicy | undefined {
+function retryPolicyOf(
+  message: TaskMessage,
+  impl: TaskImplementation,
+  deps: RunnerDeps,
+): RetryPolicy | undefined {
   const header = message.headers[RETRY_POLICY_HEADER];
   if (header && typeof header === 'object') return header as RetryPolicy;
   return impl.contract.defaults.retry ?? deps.defaultRetry;
@@ -71,17 +86,29 @@ function seconds(v: number | null | undefined): number | undefined {
 export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<void> {
   if (d.kind === 'malformed') {
     await d.deadLetter({ code: d.error.code, message: d.error.message });
-    deps.events.emit('task-rejected', { uuid: null, name: null, reason: { code: d.error.code, message: d.error.message } });
+    deps.events.emit('task-rejected', {
+      uuid: null,
+      name: null,
+      reason: { code: d.error.code, message: d.error.message },
+    });
     return;
   }
   const { message } = d;
   const { id, task: name } = message.headers;
-  deps.events.emit('task-received', { uuid: id, name, queue: d.queue, retries: message.headers.retries, deliveryCount: d.deliveryCount });
+  deps.events.emit('task-received', {
+    uuid: id,
+    name,
+    queue: d.queue,
+    retries: message.headers.retries,
+    deliveryCount: d.deliveryCount,
+  });
 
   if (d.deliveryCount > deps.maxDeliveries) {
     return reject(deps, d, 'DELIVERY_LIMIT', {
       exc_type: 'DeliveryLimitExceeded',
-      exc_message: [`delivered ${d.deliveryCount} times (limit ${deps.maxDeliveries}); the task may crash its worker`],
+      exc_message: [
+        `delivered ${d.deliveryCount} times (limit ${deps.maxDeliveries}); the task may crash its worker`,
+      ],
       exc_module: 'celeriac.errors',
     });
   }
@@ -90,7 +117,16 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
 
   const expires = parseCeleryDate(message.headers.expires);
   if (expires && expires.getTime() <= Date.now()) {
-    await store(deps, message, buildMeta(TaskState.REVOKED, id, { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' }, { message }));
+    await store(
+      deps,
+      message,
+      buildMeta(
+        TaskState.REVOKED,
+        id,
+        { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' },
+        { message },
+      ),
+    );
     await d.ack();
     deps.events.emit('task-revoked', { uuid: id, name, expired: true });
     return;
@@ -105,20 +141,30 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
   if (existing && READY_STATES.has(existing.status)) {
     // Revoked before it started, or a redelivery of a task that already finished: do not run it again.
     await d.ack();
-    if (existing.status === TaskState.REVOKED) deps.events.emit('task-revoked', { uuid: id, name, expired: false });
+    if (existing.status === TaskState.REVOKED)
+      deps.events.emit('task-revoked', { uuid: id, name, expired: false });
     return;
   }
 
   let input: unknown;
   try {
-    input = await validate(impl.contract.input, callToInput(impl.contract, message.body[0], message.body[1]), name, 'input');
+    input = await validate(
+      impl.contract.input,
+      callToInput(impl.contract, message.body[0], message.body[1]),
+      name,
+      'input',
+    );
   } catch (error) {
     if (error instanceof ValidationError) return reject(deps, d, error.code, error);
     throw error;
   }
 
   if (deps.trackStarted) {
-    await store(deps, message, buildMeta(TaskState.STARTED, id, { pid: process.pid, hostname: deps.hostname }, { message }));
+    await store(
+      deps,
+      message,
+      buildMeta(TaskState.STARTED, id, { pid: process.pid, hostname: deps.hostname }, { message }),
+    );
   }
   deps.events.emit('task-started', { uuid: id, name });
   const started = performance.now();
@@ -137,7 +183,8 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
         parentId: message.headers.parent_id,
         headers: message.headers,
         signal,
-        progress: (meta, state = 'PROGRESS') => store(deps, message, { ...buildMeta(TaskState.STARTED, id, meta, { message }), status: state }),
+        progress: (meta, state = 'PROGRESS') =>
+          store(deps, message, { ...buildMeta(TaskState.STARTED, id, meta, { message }), status: state }),
       };
       return impl.handler(input as never, ctx);
     },
@@ -170,7 +217,13 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
   return fail(deps, d, impl, outcome.error, runtimeMs);
 }
 
-async function fail(deps: RunnerDeps, d: TaskDelivery, impl: TaskImplementation, error: unknown, runtimeMs: number) {
+async function fail(
+  deps: RunnerDeps,
+  d: TaskDelivery,
+  impl: TaskImplementation,
+  error: unknown,
+  runtimeMs: number,
+) {
   const { message } = d;
   const { id, task: name, retries } = message.headers;
   const policy = retryPolicyOf(message, impl, deps);
@@ -179,7 +232,8 @@ async function fail(deps: RunnerDeps, d: TaskDelivery, impl: TaskImplementation,
     // Celery's retry: a new message with the same id and retries + 1; the original is acknowledged.
     const retry: TaskMessage = structuredClone(message);
     retry.headers.retries = retries + 1;
-    retry.headers.eta = delayMs > 0 ? new Date(Date.now() + delayMs).toISOString().replace('Z', '+00:00') : null;
+    retry.headers.eta =
+      delayMs > 0 ? new Date(Date.now() + delayMs).toISOString().replace('Z', '+00:00') : null;
     await deps.broker.publish({ queue: d.queue, message: retry, ...(delayMs > 0 ? { delayMs } : {}) });
     await store(deps, message, buildMeta(TaskState.RETRY, id, error, { message }));
     await d.ack();

@@ -83,7 +83,8 @@ export interface Worker {
 export function createWorker(options: WorkerOptions): Worker {
   const registry = new Map<string, TaskImplementation>();
   for (const impl of options.tasks) {
-    if (registry.has(impl.contract.name)) throw new ConfigError(`task ${impl.contract.name} is implemented twice`);
+    if (registry.has(impl.contract.name))
+      throw new ConfigError(`task ${impl.contract.name} is implemented twice`);
     registry.set(impl.contract.name, impl);
   }
   const queues = options.queues?.length
@@ -167,7 +168,10 @@ export function createWorker(options: WorkerOptions): Worker {
     const a = options.autoscale;
     if (!a || !consumer || stopping) return;
     try {
-      const depth = (await Promise.all(queues.map((q) => options.broker.depth(q)))).reduce((x, y) => x + y, 0);
+      const depth = (await Promise.all(queues.map((q) => options.broker.depth(q)))).reduce(
+        (x, y) => x + y,
+        0,
+      );
       const target = Math.min(a.max, Math.max(a.min, active + depth));
       if (target !== concurrency) worker.setConcurrency(target);
     } catch (error) {
