@@ -13,8 +13,19 @@ describe('CLIs on the in-memory default', () => {
   });
 
   it('starts a worker that logs one ready line and stops cleanly on SIGTERM', async () => {
-    const worker = startCli(cliPath('worker'), ['--broker', 'memory://', '--concurrency', '4']);
+    const port = 19_000 + (process.pid % 1000);
+    const worker = startCli(cliPath('worker'), [
+      '--broker',
+      'memory://',
+      '--concurrency',
+      '4',
+      '--metrics-port',
+      String(port),
+    ]);
     await worker.waitFor('celeriac worker ready');
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain('celeriac_worker_concurrency 4');
+    expect(metrics).toContain('celeriac_queue_depth{queue="celery"} 0');
     const ready = worker
       .output()
       .split('\n')

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { demoTasks } from './demo-implementations.js';
 import { loadTasks } from './load-tasks.js';
+import { serveMetrics } from './metrics.js';
 
 // commander for flags and help text, pino for structured one-line-per-event logs: both are the
 // standard, well-kept tools for the job.
@@ -51,6 +52,7 @@ const program = new Command('celeriac-worker')
   .option('--tasks <module>', 'module exporting task implementations (default: the demo tasks)')
   .option('--grace <ms>', 'shutdown grace period in ms', positiveInt, 30_000)
   .option('--hostname <name>', 'node name in results and events')
+  .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics', positiveInt)
   .showHelpAfterError();
 
 async function main(): Promise<void> {
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
     tasks?: string;
     grace: number;
     hostname?: string;
+    metricsPort?: number;
   }>();
   const importer = (name: string) => import(name);
   const broker = await brokerFromUrl(o.broker, importer);
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
   );
   worker.on('worker-offline', () => log.info(worker.stats(), 'celeriac worker stopped'));
   await worker.start();
+  if (o.metricsPort) serveMetrics(worker, broker, worker.queues, o.metricsPort);
   log.info(
     {
       hostname: worker.hostname,

@@ -61,6 +61,8 @@ export interface WorkerStats {
 /** A running worker. */
 export interface Worker {
   readonly hostname: string;
+  /** Queues this worker consumes. */
+  readonly queues: readonly string[];
   start(): Promise<void>;
   /** Stops fetching, lets running tasks finish within the grace period, requeues the rest. */
   stop(options?: { graceMs?: number }): Promise<void>;
@@ -183,6 +185,7 @@ export function createWorker(options: WorkerOptions): Worker {
 
   const worker: Worker = {
     hostname,
+    queues,
     async start() {
       if (consumer) return;
       consumer = await options.broker.consume({

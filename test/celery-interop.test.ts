@@ -1,0 +1,144 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { RemoteTaskError, type ResultBackend } from '@celeriac/core';
+import { createClient } from '@celeriac/core/producer';
+import { createWorker, type Worker } from '@celeriac/core/worker';
+import { requireService } from '@celeriac/testkit';
+import { demoTasks } from '@celeriac/worker-app/demo-implementations';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const redisUrl = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const python = process.env.CELERIAC_CELERY_PYTHON ?? '';
+const here = fileURLToPath(new URL('./interop/', import.meta.url));
+const up = await requireService('redis', redisUrl);
+if (!python && process.env.CI === 'true') {
+  throw new Error(
+    '[celeriac:SERVICE_MISSING] Python Celery is not installed; run scripts/services up celery',
+  );
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: here, env: { ...process.env, CELERIAC_REDIS_URL: redisUrl } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err}`)),
+    );
+  });
+}
+
+describe.skipIf(!up || !python)('interop with real Python Celery over Redis', () => {
+  const tsQueue = `interop-ts-${randomUUID().slice(0, 8)}`;
+  const pyQueue = `interop-py-${randomUUID().slice(0, 8)}`;
+  let pyWorker: ChildProcess;
+  let worker: Worker;
+  let closeAll: () => Promise<void>;
+  let client: ReturnType<typeof createClient>;
+
+  beforeAll(async () => {
+    const { createBroker } = await import('@celeriac/broker-redis');
+    const { createResultBackend } = await import('@celeriac/backend-redis');
+    const backend: ResultBackend = createResultBackend(redisUrl);
+    const workerBroker = createBroker(redisUrl);
+    const clientBroker = createBroker(redisUrl);
+    worker = createWorker({
+      broker: workerBroker,
+      backend,
+      tasks: demoTasks,
+      queues: [tsQueue],
+      concurrency: 4,
+    });
+    await worker.start();
+    client = createClient({ broker: clientBroker, backend });
+    closeAll = async () => {
+      await worker.stop({ graceMs: 1000 });
+      await Promise.allSettled([workerBroker.close(), clientBroker.close(), backend.close()]);
+    };
+    pyWorker = spawn(
+      python,
+      [
+        '-m',
+        'celery',
+        '-A',
+        'py_tasks',
+        'worker',
+        '-Q',
+        pyQueue,
+        '-c',
+        '2',
+        '--pool',
+        'threads',
+        '-l',
+        'warning',
+        '-n',
+        `py-${pyQueue}@%h`,
+      ],
+      { cwd: here, env: { ...process.env, CELERIAC_REDIS_URL: redisUrl }, stdio: 'ignore' },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    pyWorker?.kill('SIGTERM');
+    await closeAll?.();
+  });
+
+  it('a Python worker runs tasks a TypeScript producer sends, and the result comes back', async () => {
+    const handle = await client.send('py.add', { kwargs: { x: 2, y: 3 } }, { queue: pyQueue });
+    expect(await handle.result({ timeoutMs: 30_000 })).toBe(5);
+  });
+
+  it('dates travel both ways as kombu tags', async () => {
+    const when = new Date('2024-01-02T03:04:05.678Z');
+    const echoed = await client.send('py.echo', { kwargs: { value: { when } } }, { queue: pyQueue });
+    expect(await echoed.result({ timeoutMs: 30_000 })).toEqual({ when });
+    const made = await client.send('py.when', {}, { queue: pyQueue });
+    expect(await made.result({ timeoutMs: 30_000 })).toEqual({ at: when });
+  });
+
+  it('a Python exception surfaces as a RemoteTaskError with its Python type', async () => {
+    const handle = await client.send(
+      'py.fail',
+      { kwargs: { message: 'boom from python' } },
+      { queue: pyQueue },
+    );
+    const error = await handle.result({ timeoutMs: 30_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteTaskError);
+    expect((error as RemoteTaskError).remote).toMatchObject({
+      excType: 'ValueError',
+      excModule: 'builtins',
+      excMessage: 'boom from python',
+    });
+  });
+
+  it('Python Celery calls TypeScript tasks: kwargs, positional, countdown, priority, failures, chains', async () => {
+    const out = await run(python, ['py_client.py', tsQueue, pyQueue]);
+    const checks = Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              check: string;
+              ok: boolean;
+              value?: unknown;
+              type?: string;
+              error?: string;
+            },
+        )
+        .map((c) => [c.check, c]),
+    );
+    expect(checks.kwargs).toMatchObject({ ok: true, value: 5 });
+    expect(checks.positional).toMatchObject({ ok: true, value: 42 });
+    expect(checks.countdown).toMatchObject({ ok: true, value: 2 });
+    expect(checks.priority).toMatchObject({ ok: true, value: 10 });
+    expect(checks.failure).toMatchObject({ ok: false, error: expect.stringContaining('from python') });
+    expect(checks.invalid).toMatchObject({ ok: false, type: 'ValidationError' });
+    expect(checks.unknown).toMatchObject({ ok: false, type: 'NotRegistered' });
+    expect(checks.chain).toMatchObject({ ok: true, value: 113 });
+  }, 90_000);
+});
