@@ -213,6 +213,23 @@ export function runtimeTests(ctx: BrokerSuiteContext): void {
     expect(probe.calls.get(handle.id)).toBe(2);
   });
 
+  it('lets workers join and leave mid-run without losing or repeating a task', async () => {
+    const { c, client, probe, startWorker } = await setup({ concurrency: 2 });
+    const first = await startWorker();
+    const handles = await client.enqueueMany(
+      c.sleep,
+      Array.from({ length: 30 }, () => ({ ms: 40 })),
+    );
+    await waitFor(() => probe.started.length >= 3, { timeoutMs: ctx.deliveryMs, what: 'work under way' });
+    await startWorker();
+    await waitFor(() => probe.started.length >= 10, { timeoutMs: resultMs(), what: 'more work done' });
+    await first.stop({ graceMs: 5_000 });
+    const results = await Promise.all(handles.map((h) => h.result({ timeoutMs: resultMs() })));
+    expect(results).toEqual(handles.map(() => 40));
+    // Graceful leave: nothing was interrupted, so nothing ran twice.
+    expect(handles.map((h) => probe.calls.get(h.id))).toEqual(handles.map(() => 1));
+  });
+
   it.skipIf(!caps.delay)('runs a delayed task no sooner than its delay', async () => {
     const { c, client, startWorker } = await setup();
     await startWorker();

@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineTask } from '../src/contract.js';
+import { MemoryResultBackend } from '../src/memory/memory-backend.js';
+import { MemoryBroker } from '../src/memory/memory-broker.js';
+import { createClient } from '../src/producer/index.js';
+import { createWorker, implement, type Worker } from '../src/worker/index.js';
+
+const nap = defineTask({
+  name: 'unit.nap',
+  input: z.object({ ms: z.number() }),
+  output: z.number(),
+  defaults: { queue: 'unit' },
+});
+const napImpl = implement(nap, ({ ms }) => new Promise<number>((r) => setTimeout(() => r(ms), ms)));
+const workers: Worker[] = [];
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop({ graceMs: 100 })));
+});
+
+describe('worker behaviour', () => {
+  it('grows concurrency with queue depth and shrinks back when the queue drains', async () => {
+    const broker = new MemoryBroker();
+    const backend = new MemoryResultBackend();
+    const worker = createWorker({
+      broker,
+      backend,
+      tasks: [napImpl],
+      autoscale: { min: 1, max: 8, intervalMs: 50 },
+    });
+    workers.push(worker);
+    await worker.start();
+    expect(worker.stats().concurrency).toBe(1);
+    const client = createClient({ broker, backend });
+    const handles = await client.enqueueMany(
+      nap,
+      Array.from({ length: 60 }, () => ({ ms: 30 })),
+    );
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, worker.stats().concurrency)), 10);
+    await Promise.all(handles.map((h) => h.result({ timeoutMs: 10_000 })));
+    clearInterval(sampler);
+    expect(peak).toBe(8);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(worker.stats().concurrency).toBe(1);
+  });
+
+  it('emits Celery-named events in order for one task', async () => {
+    const broker = new MemoryBroker();
+    const backend = new MemoryResultBackend();
+    const worker = createWorker({ broker, backend, tasks: [napImpl] });
+    workers.push(worker);
+    const seen: string[] = [];
+    for (const e of ['task-received', 'task-started', 'task-succeeded'] as const)
+      worker.on(e, () => seen.push(e));
+    await worker.start();
+    const handle = await createClient({ broker, backend }).enqueue(nap, { ms: 1 });
+    await handle.result({ timeoutMs: 5_000 });
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual(['task-received', 'task-started', 'task-succeeded']);
+    expect(worker.stats()).toMatchObject({ processed: 1, succeeded: 1, failed: 0 });
+  });
+
+  it('stores STARTED while a task runs when tracking is on', async () => {
+    const broker = new MemoryBroker();
+    const backend = new MemoryResultBackend();
+    const worker = createWorker({ broker, backend, tasks: [napImpl], hostname: 'w1@test' });
+    workers.push(worker);
+    await worker.start();
+    const handle = await createClient({ broker, backend }).enqueue(nap, { ms: 300 });
+    await new Promise((r) => setTimeout(r, 100));
+    const status = await handle.status();
+    expect(status.state).toBe('STARTED');
+    expect(status.meta?.result).toMatchObject({ hostname: 'w1@test', pid: process.pid });
+  });
+
+  it('refuses two implementations of one task name', () => {
+    expect(() => createWorker({ broker: new MemoryBroker(), tasks: [napImpl, napImpl] })).toThrow(
+      /implemented twice/,
+    );
+  });
+});
