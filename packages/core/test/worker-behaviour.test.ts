@@ -80,3 +80,41 @@ describe('worker behaviour', () => {
     );
   });
 });
+
+describe('hooks and waitMany', () => {
+  it('calls onSuccess and onFailure, and waitMany reports each outcome in order', async () => {
+    const { waitMany } = await import('../src/producer/index.js');
+    const { NonRetriableError } = await import('../src/errors.js');
+    const broker = new MemoryBroker();
+    const backend = new MemoryResultBackend();
+    const check = defineTask({
+      name: 'unit.check',
+      input: z.object({ ok: z.boolean() }),
+      output: z.boolean(),
+      defaults: { queue: 'unit' },
+    });
+    const succeeded: string[] = [];
+    const failed: string[] = [];
+    const worker = createWorker({
+      broker,
+      backend,
+      tasks: [
+        implement(check, ({ ok }) => {
+          if (!ok) throw new NonRetriableError('not ok');
+          return ok;
+        }),
+      ],
+      onSuccess: (e) => succeeded.push(e.uuid),
+      onFailure: (e) => failed.push(e.uuid),
+    });
+    workers.push(worker);
+    await worker.start();
+    const client = createClient({ broker, backend });
+    const handles = await client.enqueueMany(check, [{ ok: true }, { ok: false }, { ok: true }]);
+    const settled = await waitMany(handles, { timeoutMs: 5_000 });
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(settled.map((s) => s.id)).toEqual(handles.map((h) => h.id));
+    expect(succeeded.sort()).toEqual([handles[0]?.id, handles[2]?.id].sort());
+    expect(failed).toEqual([handles[1]?.id]);
+  });
+});

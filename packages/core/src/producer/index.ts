@@ -7,3 +7,4 @@ export { type ChainOutput, type SignatureOptions, signature, type TypedSignature
 export { type Client, type ClientOptions, createClient, type UntypedCall } from './client.js';
 export type { EnqueueOptions } from './enqueue-options.js';
 export type { ResultOptions, TaskHandle, TaskStatus } from './result-handle.js';
+export { type Settled, waitMany } from './wait-many.js';

@@ -43,6 +43,10 @@ export interface WorkerOptions {
   /** Stop gracefully on SIGTERM and SIGINT. @default false */
   readonly handleSignals?: boolean;
   readonly autoscale?: AutoscaleOptions;
+  /** Called after a task's SUCCESS is stored. A throwing hook never fails the task. */
+  readonly onSuccess?: (event: TaskEventMap['task-succeeded']) => void;
+  /** Called after a task's FAILURE is stored (retries exhausted or not retriable). */
+  readonly onFailure?: (event: TaskEventMap['task-failed']) => void;
 }
 
 /** Counters for monitoring. */
@@ -112,6 +116,8 @@ export function createWorker(options: WorkerOptions): Worker {
   events.on('task-failed', () => counts.failed++);
   events.on('task-retried', () => counts.retried++);
   events.on('task-rejected', () => counts.rejected++);
+  if (options.onSuccess) events.on('task-succeeded', options.onSuccess);
+  if (options.onFailure) events.on('task-failed', options.onFailure);
 
   const backend = options.backend;
   const getMeta = backend
