@@ -107,5 +107,10 @@ export interface ResultBackend {
   /** Header members in index order. */
   getChordParts(groupId: string): Promise<ChordPart[]>;
   deleteChord(groupId: string): Promise<void>;
+  /**
+   * Grants `key` to exactly one caller until `ttlMs` passes (Redis `SET NX PX`). Schedulers use it
+   * so that each periodic tick is enqueued once however many schedulers run.
+   */
+  claim(key: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }

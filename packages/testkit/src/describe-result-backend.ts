@@ -139,6 +139,15 @@ export function describeResultBackend(name: string, options: ResultBackendSuiteO
       expect(await b.get(id)).toBeNull();
     });
 
+    it('grants a claim to exactly one caller until it expires', async () => {
+      const [a, b] = [await backend(), await backend()];
+      const key = `testkit-claim-${randomUUID()}`;
+      const results = await Promise.all([a.claim(key, 400), b.claim(key, 400), a.claim(key, 400)]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      await sleep(600);
+      expect(await b.claim(key, 400)).toBe(true);
+    });
+
     it.skipIf(!options.capabilities.chord)('joins chord parts atomically and in index order', async () => {
       const b = await backend();
       const gid = randomUUID();

@@ -152,6 +152,16 @@ export class MemoryResultBackend implements ResultBackend {
     this.chords.delete(groupId);
   }
 
+  private readonly claims = new Map<string, number>();
+
+  /** Grants `key` to one caller until `ttlMs` passes (the scheduler's per-tick lock). */
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    if ((this.claims.get(key) ?? 0) > now) return false;
+    this.claims.set(key, now + ttlMs);
+    return true;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }

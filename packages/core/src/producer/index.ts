@@ -7,4 +7,12 @@ export { type ChainOutput, type SignatureOptions, signature, type TypedSignature
 export { type Client, type ClientOptions, createClient, type UntypedCall } from './client.js';
 export type { EnqueueOptions } from './enqueue-options.js';
 export type { ResultOptions, TaskHandle, TaskStatus } from './result-handle.js';
+export {
+  createScheduler,
+  type Schedule,
+  type ScheduleLock,
+  type Scheduler,
+  type SchedulerOptions,
+  tickTaskId,
+} from './scheduler.js';
 export { type Settled, waitMany } from './wait-many.js';

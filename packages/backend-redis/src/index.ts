@@ -1,0 +1,12 @@
+/**
+ * `@celeriac/backend-redis`: a Celery-compatible result backend on Redis. Python clients read what
+ * TS workers store, and the reverse.
+ *
+ * @packageDocumentation
+ */
+export { redisBackendCapabilities } from './capabilities.js';
+export { createResultBackend } from './create-result-backend.js';
+export type { RedisResultBackendOptions } from './options.js';
+export { type RedisBackendDiagnostics, RedisResultBackend } from './redis-result-backend.js';
+export { type ParsedBackendUrl, parseBackendUrl, redactUrl } from './url.js';
+export type { WaitDiagnostics } from './wait-hub.js';

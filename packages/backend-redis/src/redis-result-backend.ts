@@ -1,0 +1,250 @@
+import {
+  type ChordPart,
+  ClosedError,
+  type ResultBackend,
+  type ResultMeta,
+  type StoreOptions,
+  type WaitOptions,
+} from '@celeriac/core';
+import { Redis, type RedisOptions } from 'ioredis';
+import { redisBackendCapabilities } from './capabilities.js';
+import { ChordStore } from './chord-store.js';
+import { toBackendError } from './errors.js';
+import { type KeySpace, keySpace } from './keys.js';
+import { decodeMeta, encodeMeta } from './meta-codec.js';
+import { MicroBatcher, type Outcome } from './micro-batcher.js';
+import { type RedisResultBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { type StoreScriptClient, type StoreScriptPipeline, withStoreScript } from './store-script.js';
+import { type WaitDiagnostics, WaitHub } from './wait-hub.js';
+
+/** One queued `store()`. */
+interface StoreItem {
+  readonly key: string;
+  readonly json: string;
+  readonly ttlMs: number;
+}
+
+/** Counters for tests and health checks. */
+export interface RedisBackendDiagnostics extends WaitDiagnostics {
+  /** Round trips used by `store()` so far (one per pipeline when batching). */
+  readonly storeRoundTrips: number;
+  /** Stores skipped because a SUCCESS was already recorded. */
+  readonly storesKeptSuccess: number;
+}
+
+const MGET_CHUNK = 1000;
+
+function openClient(options: RedisOptions, name: string): Redis {
+  const client = new Redis({ ...options, connectionName: name });
+  // Failures surface on the commands that hit them; an unhandled 'error' event would only log.
+  client.on('error', () => {});
+  return client;
+}
+
+async function closeClient(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  await client.quit().catch(() => client.disconnect());
+}
+
+/**
+ * A Celery-compatible result backend on Redis (ioredis).
+ *
+ * @remarks
+ * - Results live under `celery-task-meta-<id>`, written by one Lua script that keeps an existing
+ *   SUCCESS, else does SETEX (or SET when kept forever) and PUBLISH of the same JSON.
+ * - `store()` calls made in one event-loop turn go out as one pipeline.
+ * - `wait()` uses one shared subscriber connection per backend, SUBSCRIBE before GET, plus a slow
+ *   poll; waits read the primary so a fresh result is never hidden by replication lag.
+ * - `get()`/`getMany()` read from the replica when one is configured.
+ *
+ * @example
+ * ```ts
+ * const backend = new RedisResultBackend({ url: 'redis://127.0.0.1:6379/0' });
+ * await backend.store(buildMeta(TaskState.SUCCESS, id, 42));
+ * const meta = await backend.wait(id, { timeoutMs: 10_000 });
+ * await backend.close();
+ * ```
+ */
+export class RedisResultBackend implements ResultBackend {
+  readonly name = 'redis';
+  readonly capabilities = redisBackendCapabilities;
+  private readonly options: ResolvedOptions;
+  private readonly keys: KeySpace;
+  private readonly primary: StoreScriptClient;
+  private readonly reader: Redis;
+  private readonly hub: WaitHub;
+  private readonly chords: ChordStore;
+  private readonly batcher: MicroBatcher<StoreItem, number> | undefined;
+  private roundTrips = 0;
+  private keptSuccess = 0;
+  private closed = false;
+
+  constructor(options: RedisResultBackendOptions = {}) {
+    this.options = resolveOptions(options);
+    const { connectionName } = this.options;
+    this.keys = keySpace(this.options.globalKeyPrefix);
+    this.primary = withStoreScript(openClient(this.options.primary, connectionName));
+    this.reader = this.options.replica
+      ? openClient(this.options.replica, `${connectionName}:read`)
+      : this.primary;
+    this.hub = new WaitHub({
+      primary: this.primary,
+      openSubscriber: () => openClient(this.options.primary, `${connectionName}:sub`),
+      keyOf: (id) => this.keys.task(id),
+      decode: decodeMeta,
+      pollIntervalMs: this.options.waitPollIntervalMs,
+    });
+    this.chords = new ChordStore(this.primary, this.keys, this.options.ttlMs);
+    if (this.options.batchStores) {
+      this.batcher = new MicroBatcher((items) => this.storeBatch(items), this.options.maxBatchSize);
+    }
+  }
+
+  /** The primary URL with the password masked. */
+  get url(): string {
+    return this.options.display;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError('redis result backend');
+  }
+
+  async store(meta: ResultMeta, options: StoreOptions = {}): Promise<void> {
+    this.assertOpen();
+    const ttlMs = options.ttlMs ?? this.options.ttlMs;
+    const item: StoreItem = {
+      key: this.keys.task(meta.task_id),
+      json: encodeMeta(meta),
+      ttlMs: Math.max(0, Math.ceil(ttlMs)),
+    };
+    let written: number;
+    if (this.batcher) {
+      written = await this.batcher.push(item);
+    } else {
+      this.roundTrips++;
+      try {
+        written = await this.primary.celeriacStore(item.key, item.json, item.ttlMs);
+      } catch (error) {
+        throw toBackendError('store', error);
+      }
+    }
+    if (written === 0) this.keptSuccess++;
+  }
+
+  private async storeBatch(items: readonly StoreItem[]): Promise<Outcome<number>[]> {
+    this.roundTrips++;
+    const pipeline = this.primary.pipeline() as StoreScriptPipeline;
+    for (const item of items) pipeline.celeriacStore(item.key, item.json, item.ttlMs);
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await pipeline.exec();
+    } catch (error) {
+      const failure = toBackendError('store', error);
+      return items.map(() => ({ ok: false, error: failure }));
+    }
+    return items.map((_, i) => {
+      const [error, value] = replies?.[i] ?? [new Error('no reply'), null];
+      return error
+        ? { ok: false, error: toBackendError('store', error) }
+        : { ok: true, value: Number(value) };
+    });
+  }
+
+  async get(taskId: string): Promise<ResultMeta | null> {
+    this.assertOpen();
+    const key = this.keys.task(taskId);
+    let text: string | null;
+    try {
+      text = await this.reader.get(key);
+    } catch (error) {
+      throw toBackendError('get', error);
+    }
+    return text === null ? null : decodeMeta(text, taskId, key);
+  }
+
+  async getMany(taskIds: readonly string[]): Promise<(ResultMeta | null)[]> {
+    this.assertOpen();
+    if (taskIds.length === 0) return [];
+    const keys = taskIds.map((id) => this.keys.task(id));
+    const pipeline = this.reader.pipeline();
+    for (let i = 0; i < keys.length; i += MGET_CHUNK) pipeline.mget(keys.slice(i, i + MGET_CHUNK));
+    let texts: (string | null)[];
+    try {
+      const replies = (await pipeline.exec()) ?? [];
+      texts = replies.flatMap(([error, value]) => {
+        if (error) throw error;
+        return value as (string | null)[];
+      });
+    } catch (error) {
+      throw toBackendError('getMany', error);
+    }
+    return texts.map((text, i) =>
+      text === null ? null : decodeMeta(text, taskIds[i] as string, keys[i] as string),
+    );
+  }
+
+  wait(taskId: string, options?: WaitOptions): Promise<ResultMeta> {
+    if (this.closed) return Promise.reject(new ClosedError('redis result backend'));
+    return this.hub.wait(taskId, options);
+  }
+
+  async forget(taskId: string): Promise<void> {
+    this.assertOpen();
+    try {
+      await this.primary.del(this.keys.task(taskId));
+    } catch (error) {
+      throw toBackendError('forget', error);
+    }
+  }
+
+  /** `SET key 1 NX PX ttl` on the primary: the scheduler's per-tick lock. */
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    this.assertOpen();
+    try {
+      return (await this.primary.set(key, '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
+    } catch (error) {
+      throw toBackendError('claim', error);
+    }
+  }
+
+  async setChordSize(groupId: string, size: number): Promise<void> {
+    this.assertOpen();
+    await this.chords.setSize(groupId, size);
+  }
+
+  async addChordPart(groupId: string, part: ChordPart): Promise<{ done: number; size: number | null }> {
+    this.assertOpen();
+    return this.chords.addPart(groupId, part);
+  }
+
+  async getChordParts(groupId: string): Promise<ChordPart[]> {
+    this.assertOpen();
+    return this.chords.parts(groupId);
+  }
+
+  async deleteChord(groupId: string): Promise<void> {
+    this.assertOpen();
+    await this.chords.delete(groupId);
+  }
+
+  /** Counters: subscriber connections, subscribed channels, pending waits, store round trips. */
+  diagnostics(): RedisBackendDiagnostics {
+    return {
+      ...this.hub.diagnostics(),
+      storeRoundTrips: this.roundTrips,
+      storesKeptSuccess: this.keptSuccess,
+    };
+  }
+
+  /** Sends queued stores, rejects pending waits with `ClosedError`, and closes every connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.batcher?.drain();
+    await this.hub.close();
+    await Promise.all([
+      closeClient(this.primary),
+      this.reader !== this.primary ? closeClient(this.reader) : null,
+    ]);
+  }
+}
