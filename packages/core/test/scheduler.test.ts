@@ -21,7 +21,12 @@ describe('scheduler', () => {
     const worker = createWorker({
       broker,
       backend,
-      tasks: [implement(ping, ({ n }, ctx) => (ran.push(ctx.id), n))],
+      tasks: [
+        implement(ping, ({ n }, ctx) => {
+          ran.push(ctx.id);
+          return n;
+        }),
+      ],
     });
     await worker.start();
     const schedulers = [1, 2, 3].map(() =>
