@@ -241,6 +241,45 @@ export function runtimeTests(ctx: BrokerSuiteContext): void {
     expect(Date.now() - sent).toBeGreaterThanOrEqual(650);
   });
 
+  it('fans out a group and returns one typed handle per member', async () => {
+    const { c, client, startWorker } = await setup();
+    await startWorker();
+    const { signature } = await import('@celeriac/core/producer');
+    const handles = await client.group([
+      signature(c.add, { x: 1, y: 1 }),
+      signature(c.add, { x: 2, y: 2 }),
+      signature(c.flaky, { failTimes: 0 }),
+    ]);
+    expect(await Promise.all(handles.map((h) => h.result({ timeoutMs: resultMs() })))).toEqual([
+      2,
+      4,
+      { attempt: 1 },
+    ]);
+  });
+
+  it('joins a chord: the body gets the header results in order', async () => {
+    const { c, client, startWorker } = await setup();
+    await startWorker();
+    const { signature } = await import('@celeriac/core/producer');
+    const header = [1, 2, 3, 4].map((x) => signature(c.add, { x, y: x * 10 }));
+    const handle = await client.chord(header, signature(c.total));
+    expect(await handle.result({ timeoutMs: resultMs() })).toBe(110);
+  });
+
+  it('fails a chord body when a header member fails', async () => {
+    const { c, client, startWorker } = await setup();
+    await startWorker();
+    const { signature } = await import('@celeriac/core/producer');
+    const header = [
+      signature(c.add, { x: 1, y: 1 }),
+      signature(c.flaky, { failTimes: 9, mode: 'non-retriable' }),
+    ];
+    const error = await (await client.chord(header, signature(c.total)))
+      .result({ timeoutMs: resultMs() })
+      .catch((e: unknown) => e);
+    expect((error as RemoteTaskError).remote.excType).toBe('ChordError');
+  });
+
   it('runs a chain, passing each result to the next step', async () => {
     const { c, client, startWorker } = await setup();
     await startWorker();

@@ -20,6 +20,12 @@ export function runtimeContracts(queue: string) {
       output: z.object({ attempt: z.number() }),
       defaults: { queue, retry: { max: 3, initialDelayMs: 50, jitter: false } },
     }),
+    total: defineTask({
+      name: 'testkit.total',
+      input: z.array(z.number()),
+      output: z.number(),
+      defaults: { queue },
+    }),
     sleep: defineTask({
       name: 'testkit.sleep',
       input: z.object({ ms: z.number(), honourAbort: z.boolean().default(true) }),
@@ -50,6 +56,10 @@ export function runtimeImplementations(
     implement(c.add, ({ x, y }, ctx) => {
       track(ctx.id);
       return x + y;
+    }),
+    implement(c.total, (values, ctx) => {
+      track(ctx.id);
+      return values.reduce((a, b) => a + b, 0);
     }),
     implement(c.flaky, ({ failTimes, mode }, ctx) => {
       track(ctx.id);

@@ -24,10 +24,11 @@ export interface SignatureOptions {
  */
 export function signature<T extends AnyTaskContract>(
   contract: T,
-  input: Partial<InferTaskInput<T>> | InferTaskInput<T> = {} as Partial<InferTaskInput<T>>,
+  input?: Partial<InferTaskInput<T>> | InferTaskInput<T>,
   options: SignatureOptions = {},
 ): TypedSignature<T> {
-  const { args, kwargs } = inputToCall(contract, input);
+  // No input: the step takes only what its parent passes (a chain's previous result, a chord's list).
+  const { args, kwargs } = input === undefined ? { args: [], kwargs: {} } : inputToCall(contract, input);
   return {
     task: contract.name,
     args,
@@ -51,3 +52,6 @@ export type ChainOutput<TSteps extends readonly Signature[]> = TSteps extends re
 ]
   ? InferTaskOutput<TLast>
   : unknown;
+
+/** The output type of one signature. */
+export type SignatureOutput<TSig> = TSig extends TypedSignature<infer T> ? InferTaskOutput<T> : unknown;

@@ -6,7 +6,8 @@ import { createTaskMessage, DEFAULT_QUEUE, type Signature, type TaskMessage } fr
 import type { ResultBackend } from '../result-backend.js';
 import { RETRY_POLICY_HEADER } from '../retry-policy.js';
 import { validate } from '../schema.js';
-import type { ChainOutput, TypedSignature } from './canvas.js';
+import type { ChainOutput, SignatureOutput, TypedSignature } from './canvas.js';
+import { publishChord, publishGroup } from './canvas-publish.js';
 import type { EnqueueOptions } from './enqueue-options.js';
 import { createHandle, type TaskHandle } from './result-handle.js';
 
@@ -48,6 +49,18 @@ export interface Client {
     steps: TSteps,
     options?: EnqueueOptions,
   ): Promise<TaskHandle<ChainOutput<TSteps>>>;
+  /** Runs signatures in parallel (fan-out); returns one typed handle per member, in order. */
+  group<TSigs extends readonly Signature[]>(
+    members: TSigs,
+  ): Promise<{ -readonly [K in keyof TSigs]: TaskHandle<SignatureOutput<TSigs[K]>> }>;
+  /**
+   * Runs the header in parallel, then the body with the list of header results (fan-in). Needs a
+   * result backend, where the join is counted.
+   */
+  chord<T extends AnyTaskContract>(
+    header: readonly Signature[],
+    body: TypedSignature<T>,
+  ): Promise<TaskHandle<InferTaskOutput<T>>>;
   /** A handle on an existing task id. */
   handle<T extends AnyTaskContract>(contract: T, id: string): TaskHandle<InferTaskOutput<T>>;
   /** Closes the broker and backend this client was given. */
@@ -171,6 +184,14 @@ export function createClient(options: ClientOptions): Client {
         ),
       );
       return createHandle(String(last.options.task_id ?? message.headers.id), last.task, backend, undefined);
+    },
+    async group(members) {
+      const ids = await publishGroup(broker, members);
+      return ids.map((id, i) => createHandle(id, members[i]?.task ?? '', backend, undefined)) as never;
+    },
+    async chord(header, body) {
+      const { bodyId } = await publishChord(broker, backend, header, body);
+      return createHandle(bodyId, body.task, backend, undefined);
     },
     handle(contract, id) {
       return createHandle(id, contract.name, backend, contract.output);
