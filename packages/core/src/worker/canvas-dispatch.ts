@@ -1,11 +1,5 @@
 import type { Broker, OutgoingMessage } from '../broker.js';
-import {
-  createTaskMessage,
-  DEFAULT_QUEUE,
-  parseCeleryDate,
-  type Signature,
-  type TaskMessage,
-} from '../message.js';
+import type { Signature, TaskMessage } from '../message.js';
 import { type ExceptionInfo, type ResultBackend, TaskState } from '../result-backend.js';
 import { buildMeta } from '../result-meta.js';
 import { messageFromSignature } from '../signature-message.js';
