@@ -3,6 +3,13 @@
  *
  * @packageDocumentation
  */
+
+export {
+  type CeleryEvent,
+  type CeleryEventOptions,
+  type EventTransport,
+  sendCeleryEvents,
+} from './celery-events.js';
 export type { TaskContext, TaskHandler, TaskImplementation } from './implement.js';
 export { implement } from './implement.js';
 export {

@@ -101,6 +101,7 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
     queue: d.queue,
     retries: message.headers.retries,
     deliveryCount: d.deliveryCount,
+    headers: message.headers,
   });
 
   if (d.deliveryCount > deps.maxDeliveries) {

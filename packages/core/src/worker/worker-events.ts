@@ -1,6 +1,16 @@
+import type { TaskHeaders } from '../message.js';
+
 /** Task events, named as Celery's (`task-succeeded`, …) so monitors read them the same way. */
 export interface TaskEventMap {
-  'task-received': { uuid: string; name: string; queue: string; retries: number; deliveryCount: number };
+  'task-received': {
+    uuid: string;
+    name: string;
+    queue: string;
+    retries: number;
+    deliveryCount: number;
+    /** The message headers (root_id, parent_id, eta, expires, argsrepr, kwargsrepr, …). */
+    headers: Readonly<TaskHeaders>;
+  };
   'task-started': { uuid: string; name: string };
   'task-succeeded': { uuid: string; name: string; result: unknown; runtimeMs: number };
   'task-failed': { uuid: string; name: string; error: unknown; runtimeMs: number };

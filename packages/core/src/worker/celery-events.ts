@@ -1,0 +1,147 @@
+import { loadavg, hostname as osHostname } from 'node:os';
+import type { Worker } from './worker.js';
+
+/**
+ * Where Celery events go: Redis `PUBLISH /{db}.celeryev/<routing.key>`, the AMQP `celeryev` topic
+ * exchange, … Adapters provide one; the dispatcher is transport-neutral.
+ */
+export interface EventTransport {
+  /** Sends one event (or a batch, as Celery's `task.multi`) under a routing key like `task.succeeded`. */
+  publishEvent(routingKey: string, body: CeleryEvent | CeleryEvent[], hostname: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A Celery event as monitors (Flower, `celery events`) read it: seconds, not ms; a Lamport clock. */
+export interface CeleryEvent {
+  type: string;
+  hostname: string;
+  timestamp: number;
+  utcoffset: number;
+  pid: number;
+  clock: number;
+  [field: string]: unknown;
+}
+
+/** Options for {@link sendCeleryEvents}. */
+export interface CeleryEventOptions {
+  /** Heartbeat interval in seconds; monitors mark a worker offline after about twice this. @default 2 */
+  readonly freq?: number;
+  /** Also send task-* events (Celery's `-E`). Worker events are always sent. @default true */
+  readonly taskEvents?: boolean;
+  /** Reported as `sw_ident`. @default 'celeriac' */
+  readonly softwareName?: string;
+  readonly softwareVersion?: string;
+  /** Called when a publish fails; events are best-effort and never fail a task. */
+  readonly onError?: (error: unknown) => void;
+}
+
+function repr(value: unknown): string {
+  const text = JSON.stringify(value) ?? 'None';
+  return text.length > 1024 ? `${text.slice(0, 1021)}...` : text;
+}
+
+/**
+ * Sends a worker's heartbeats and task events in Celery's format, so Flower and `celery events`
+ * show TypeScript workers next to Python ones. Returns a function that sends `worker-offline` and stops.
+ */
+export function sendCeleryEvents(
+  worker: Worker,
+  transport: EventTransport,
+  options: CeleryEventOptions = {},
+): () => Promise<void> {
+  const freq = options.freq ?? 2;
+  const hostname = worker.hostname.includes('@') ? worker.hostname : `${worker.hostname}@${osHostname()}`;
+  let clock = 0;
+  const base = (type: string): CeleryEvent => ({
+    type,
+    hostname,
+    timestamp: Date.now() / 1000,
+    // Hours west of UTC, the same sign as getTimezoneOffset, as Python's time.timezone // 3600.
+    utcoffset: Math.floor(new Date().getTimezoneOffset() / 60),
+    pid: process.pid,
+    clock: ++clock,
+  });
+  const send = (event: CeleryEvent) => {
+    transport
+      .publishEvent(event.type.replace(/-/g, '.'), event, hostname)
+      .catch((e: unknown) => options.onError?.(e));
+  };
+  const workerEvent = (type: string): CeleryEvent => {
+    const s = worker.stats();
+    return {
+      ...base(type),
+      freq,
+      active: s.active,
+      processed: s.processed,
+      loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
+      sw_ident: options.softwareName ?? 'celeriac',
+      sw_ver: options.softwareVersion ?? '0.1.0',
+      sw_sys: process.platform === 'linux' ? 'Linux' : process.platform,
+    };
+  };
+
+  const unsubscribe: (() => void)[] = [];
+  if (options.taskEvents ?? true) {
+    unsubscribe.push(
+      worker.on('task-received', (e) =>
+        send({
+          ...base('task-received'),
+          uuid: e.uuid,
+          name: e.name,
+          args: e.headers.argsrepr || '()',
+          kwargs: e.headers.kwargsrepr || '{}',
+          root_id: e.headers.root_id,
+          parent_id: e.headers.parent_id,
+          retries: e.retries,
+          eta: e.headers.eta,
+          expires: e.headers.expires,
+        }),
+      ),
+      worker.on('task-started', (e) => send({ ...base('task-started'), uuid: e.uuid })),
+      worker.on('task-succeeded', (e) =>
+        send({
+          ...base('task-succeeded'),
+          uuid: e.uuid,
+          result: repr(e.result),
+          runtime: e.runtimeMs / 1000,
+        }),
+      ),
+      worker.on('task-failed', (e) =>
+        send({
+          ...base('task-failed'),
+          uuid: e.uuid,
+          exception: errorRepr(e.error),
+          traceback: (e.error as Error)?.stack ?? '',
+        }),
+      ),
+      worker.on('task-retried', (e) =>
+        send({
+          ...base('task-retried'),
+          uuid: e.uuid,
+          exception: errorRepr(e.error),
+          traceback: (e.error as Error)?.stack ?? '',
+        }),
+      ),
+      worker.on('task-revoked', (e) =>
+        send({ ...base('task-revoked'), uuid: e.uuid, terminated: false, signum: null, expired: e.expired }),
+      ),
+      worker.on('task-rejected', (e) => {
+        if (e.uuid) send({ ...base('task-rejected'), uuid: e.uuid, requeue: false });
+      }),
+    );
+  }
+  send(workerEvent('worker-online'));
+  const timer = setInterval(() => send(workerEvent('worker-heartbeat')), freq * 1000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    for (const u of unsubscribe) u();
+    await transport
+      .publishEvent('worker.offline', workerEvent('worker-offline'), hostname)
+      .catch((e: unknown) => options.onError?.(e));
+  };
+}
+
+function errorRepr(error: unknown): string {
+  return error instanceof Error ? `${error.name}(${JSON.stringify(error.message)})` : String(error);
+}
