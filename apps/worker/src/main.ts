@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { backendFromUrl, brokerFromUrl, CeleriacError } from '@celeriac/core';
-import { createWorker } from '@celeriac/core/worker';
+import { backendFromUrl, brokerFromUrl, CeleriacError, eventTransportFromUrl } from '@celeriac/core';
+import { createWorker, sendCeleryEvents } from '@celeriac/core/worker';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { demoTasks } from './demo-implementations.js';
@@ -52,6 +52,7 @@ const program = new Command('celeriac-worker')
   .option('--tasks <module>', 'module exporting task implementations (default: the demo tasks)')
   .option('--grace <ms>', 'shutdown grace period in ms', positiveInt, 30_000)
   .option('--hostname <name>', 'node name in results and events')
+  .option('--events', 'send Celery events and heartbeats (for Flower, celery events)', false)
   .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics', positiveInt)
   .showHelpAfterError();
 
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     grace: number;
     hostname?: string;
     metricsPort?: number;
+    events: boolean;
   }>();
   const importer = (name: string) => import(name);
   const broker = await brokerFromUrl(o.broker, importer);
@@ -95,6 +97,11 @@ async function main(): Promise<void> {
   );
   worker.on('worker-offline', () => log.info(worker.stats(), 'celeriac worker stopped'));
   await worker.start();
+  const stopEvents = o.events
+    ? sendCeleryEvents(worker, await eventTransportFromUrl(o.broker, importer), {
+        onError: (error) => log.warn({ error: String(error) }, 'could not send a Celery event'),
+      })
+    : undefined;
   if (o.metricsPort) serveMetrics(worker, broker, worker.queues, o.metricsPort);
   log.info(
     {
@@ -116,7 +123,10 @@ async function main(): Promise<void> {
   // Not unref'd on purpose: it also keeps the process alive with an in-process broker (memory://).
   worker.on('worker-offline', () => {
     clearInterval(progress);
-    void Promise.allSettled([broker.close(), backend.close()]).then(() => process.exit(0));
+    // worker-offline goes out before the connections close.
+    void Promise.resolve(stopEvents?.())
+      .then(() => Promise.allSettled([broker.close(), backend.close()]))
+      .then(() => process.exit(0));
   });
 }
 

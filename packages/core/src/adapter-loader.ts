@@ -3,6 +3,7 @@ import { ConfigError } from './errors.js';
 import { MemoryResultBackend } from './memory/memory-backend.js';
 import { MemoryBroker } from './memory/memory-broker.js';
 import type { ResultBackend } from './result-backend.js';
+import type { EventTransport } from './worker/celery-events.js';
 
 /** Which package serves which broker URL scheme. */
 export const BROKER_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
@@ -43,7 +44,7 @@ async function load<T>(
   url: string,
   what: 'broker' | 'result backend',
   table: Readonly<Record<string, string>>,
-  factory: 'createBroker' | 'createResultBackend',
+  factory: 'createBroker' | 'createResultBackend' | 'createEventTransport',
   importer: ModuleImporter,
 ): Promise<T> {
   const scheme = schemeOf(url, what);
@@ -91,4 +92,14 @@ export async function backendFromUrl(url: string, importer: ModuleImporter): Pro
     return b;
   }
   return load<ResultBackend>(url, 'result backend', BACKEND_PACKAGES, 'createResultBackend', importer);
+}
+
+/**
+ * Creates the Celery event transport of a broker URL (events travel over the broker, as in Celery),
+ * for brokers whose package exports `createEventTransport(url)`.
+ */
+export async function eventTransportFromUrl(url: string, importer: ModuleImporter): Promise<EventTransport> {
+  if (schemeOf(url, 'broker') === 'memory:')
+    throw new ConfigError('memory:// has no Celery event transport; use redis:// or amqp://');
+  return load<EventTransport>(url, 'broker', BROKER_PACKAGES, 'createEventTransport', importer);
 }

@@ -1,0 +1,63 @@
+import { Redis } from 'ioredis';
+
+/** A plain ioredis client for measurements and clean-up (never used by a measured system). */
+export function openRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: false });
+}
+
+/** `INFO memory` → `used_memory` in bytes. */
+export async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+}
+
+/** The server's version, from `INFO server`. */
+export async function redisVersion(redis: Redis): Promise<string> {
+  const info = await redis.info('server');
+  return /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? 'unknown';
+}
+
+/** Unlinks every key matching a glob (SCAN, never KEYS); returns how many went. */
+export async function deleteMatching(redis: Redis, pattern: string): Promise<number> {
+  let cursor = '0';
+  let removed = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) removed += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return removed;
+}
+
+/** Unlinks the given keys in batches. */
+export async function deleteKeys(redis: Redis, keys: readonly string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 1000) {
+    const batch = keys.slice(i, i + 1000);
+    if (batch.length) await redis.unlink(...batch);
+  }
+}
+
+/**
+ * Removes everything a run left on Redis: keys whose name contains the run id, and the run's
+ * queues from kombu's binding sets (`_kombu.binding.*`), which both we and Celery write.
+ */
+export async function cleanRun(redis: Redis, runId: string): Promise<number> {
+  let removed = await deleteMatching(redis, `*${runId}*`);
+  let cursor = '0';
+  do {
+    const [next, sets] = await redis.scan(cursor, 'MATCH', '_kombu.binding.*', 'COUNT', 1000);
+    cursor = next;
+    for (const set of sets) {
+      const type = await redis.type(set);
+      if (type !== 'set') continue;
+      const members = (await redis.smembers(set)).filter((m) => m.includes(runId));
+      if (members.length) removed += await redis.srem(set, ...members);
+    }
+  } while (cursor !== '0');
+  return removed;
+}
+
+/** The result keys (`celery-task-meta-<id>`) of some task ids. */
+export function resultKeys(ids: readonly string[]): string[] {
+  return ids.map((id) => `celery-task-meta-${id}`);
+}
