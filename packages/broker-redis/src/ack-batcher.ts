@@ -1,0 +1,63 @@
+import type { RedisClient } from './connection.js';
+import type { FetchLoop } from './fetch-loop.js';
+import { runScript } from './scripts.js';
+
+interface PendingAck {
+  readonly tag: string;
+  readonly resolve: (stillHeld: boolean) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const MAX_BATCH = 500;
+
+/**
+ * Gathers the acks of one event-loop turn into one script call per keyspace: a worker finishing
+ * many tasks at once pays one round trip, not one per task.
+ */
+export class AckBatcher {
+  private pending = new Map<FetchLoop, PendingAck[]>();
+  private scheduled = false;
+
+  constructor(private readonly client: RedisClient) {}
+
+  /** Resolves `true` when acked, `false` when the consumer no longer held the delivery. */
+  ack(loop: FetchLoop, tag: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const list = this.pending.get(loop) ?? [];
+      list.push({ tag, resolve, reject });
+      this.pending.set(loop, list);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  /** Sends everything gathered so far. */
+  async flush(): Promise<void> {
+    this.scheduled = false;
+    const batches = [...this.pending];
+    this.pending = new Map();
+    await Promise.all(
+      batches.flatMap(([loop, items]) => {
+        const chunks: PendingAck[][] = [];
+        for (let i = 0; i < items.length; i += MAX_BATCH) chunks.push(items.slice(i, i + MAX_BATCH));
+        return chunks.map(async (chunk) => {
+          try {
+            const tags = chunk.map((p) => p.tag);
+            const result = (await runScript(
+              this.client,
+              'celeriacSettle',
+              loop.keyspace,
+              [loop.heldKey],
+              ['ack', ...tags],
+            )) as number[];
+            for (const [i, p] of chunk.entries()) p.resolve(result[i] === 1);
+          } catch (error) {
+            for (const p of chunk) p.reject(error);
+          }
+        });
+      }),
+    );
+  }
+}

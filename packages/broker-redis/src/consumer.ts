@@ -1,0 +1,299 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  BrokerError,
+  type CeleriacError,
+  type ConsumeOptions,
+  type Consumer,
+  type DeadLetterReason,
+} from '@celeriac/core';
+import { AckBatcher } from './ack-batcher.js';
+import { buildDelivery, type HeldDelivery, type Settler } from './delivery.js';
+import { toCeleriacError } from './errors.js';
+import { type ConsumerHost, type FetchedMessage, FetchLoop, type LoopOwner } from './fetch-loop.js';
+import { keyspaceFor } from './keys.js';
+import { runScript } from './scripts.js';
+
+type State = 'running' | 'closing' | 'closed' | 'crashed';
+
+/**
+ * A consumer: fetch loops (one per keyspace), a heartbeat that keeps its deliveries its own, a
+ * sweep that recovers what dead consumers held, and settlement of the deliveries it hands out.
+ */
+export class RedisConsumer implements Consumer, LoopOwner, Settler {
+  /** Unique consumer id, also the name of its held set. */
+  readonly id = `${hostname()}:${process.pid}:${randomUUID()}`;
+  private prefetch: number;
+  private paused = false;
+  private state: State = 'running';
+  private readonly held = new Set<HeldDelivery>();
+  private reserved = 0;
+  private sequence = 1;
+  private waiters: (() => void)[] = [];
+  private readonly loops: FetchLoop[];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly acks: AckBatcher;
+  private closing: Promise<void> | undefined;
+  private beating = false;
+  private sweeping = false;
+
+  constructor(
+    readonly host: ConsumerHost,
+    private readonly options: ConsumeOptions,
+    private readonly onGone: (consumer: RedisConsumer) => void,
+  ) {
+    this.prefetch = Math.max(1, Math.floor(options.prefetch));
+    const queues = [...new Set(options.queues)];
+    // Cluster: every queue is its own slot, so its own loop; a single server fetches all at once.
+    this.loops = host.cluster
+      ? queues.map((q) => new FetchLoop(this, keyspaceFor(true, q), [q]))
+      : [new FetchLoop(this, keyspaceFor(false, ''), queues)];
+    this.acks = new AckBatcher(host.client);
+  }
+
+  get fetching(): boolean {
+    return this.state === 'running' && !this.paused;
+  }
+
+  /** Registers the heartbeat, recovers what dead consumers left, then starts fetching. */
+  async start(): Promise<void> {
+    await Promise.all(this.loops.map((loop) => this.beat(loop)));
+    await this.sweep();
+    const { heartbeatIntervalMs, sweepIntervalMs } = this.host.settings;
+    this.timers.push(setInterval(() => void this.heartbeat(), heartbeatIntervalMs).unref());
+    this.timers.push(setInterval(() => void this.sweep(), sweepIntervalMs).unref());
+    for (const loop of this.loops) loop.start();
+  }
+
+  setPrefetch(prefetch: number): void {
+    this.prefetch = Math.max(1, Math.floor(prefetch));
+    this.notify();
+  }
+
+  async pause(): Promise<void> {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.notify();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  /** Stops at once without returning anything: what it held comes back through recovery. */
+  crash(): void {
+    if (this.state === 'closed' || this.state === 'crashed') return;
+    this.state = 'crashed';
+    this.stopTimers();
+    for (const loop of this.loops) loop.kill();
+    this.notify();
+    this.onGone(this);
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'closing';
+    this.stopTimers();
+    this.notify();
+    await Promise.all(this.loops.map((loop) => loop.stop()));
+    await this.acks.flush();
+    for (const loop of this.loops) {
+      try {
+        await runScript(
+          this.host.client,
+          'celeriacRelease',
+          loop.keyspace,
+          [loop.heldKey],
+          [this.id, 'close'],
+        );
+      } catch (error) {
+        // Still held under our id: the sweep gives them back once our heartbeat has lapsed.
+        this.report(error, 'returning unsettled deliveries on close');
+      }
+    }
+    for (const held of this.held) held.settled = true;
+    this.held.clear();
+    this.state = 'closed';
+    this.onGone(this);
+  }
+
+  private stopTimers(): void {
+    for (const t of this.timers.splice(0)) clearInterval(t);
+  }
+
+  // ---- LoopOwner ----
+
+  reserve(max: number): number {
+    const free = this.prefetch - this.held.size - this.reserved;
+    // Several loops (Cluster: one per queue) share the slots: none may take them all at once.
+    const share = Math.ceil(free / this.loops.length);
+    const n = Math.max(0, Math.min(max, share));
+    this.reserved += n;
+    return n;
+  }
+
+  unreserve(count: number): void {
+    this.reserved -= count;
+    if (count > 0) this.notify();
+  }
+
+  nextSequence(count: number): number {
+    const first = this.sequence;
+    this.sequence += count;
+    return first;
+  }
+
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private notify(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  accept(loop: FetchLoop, messages: readonly FetchedMessage[]): void {
+    for (const m of messages) {
+      const held: HeldDelivery = { loop, tag: m.tag, queue: m.queue, step: m.step, settled: false };
+      this.held.add(held);
+      // While closing, fetched messages stay server-side in our held set; close() returns them.
+      if (this.state !== 'running') continue;
+      try {
+        this.options.onDelivery(buildDelivery(held, m.deliveryCount, m.raw, this));
+      } catch (error) {
+        this.report(error, 'onDelivery callback');
+      }
+    }
+  }
+
+  knownTags(loop: FetchLoop): string[] {
+    return [...this.held].filter((h) => h.loop === loop).map((h) => h.tag);
+  }
+
+  report(error: unknown, what: string): void {
+    const onError = this.options.onError;
+    if (!onError || this.state === 'crashed') return;
+    const e: CeleriacError = toCeleriacError(error, what);
+    try {
+      onError(e);
+    } catch {
+      // A failing error callback must not stop the consumer.
+    }
+  }
+
+  // ---- Settler ----
+
+  async ack(held: HeldDelivery): Promise<void> {
+    await this.settle(held, 'ack', async () => this.acks.ack(held.loop, held.tag));
+  }
+
+  async requeue(held: HeldDelivery, delayMs: number): Promise<void> {
+    const delay = Math.max(0, Math.round(delayMs));
+    await this.settle(held, 'requeue', () =>
+      this.settleScript(held, ['requeue', held.tag, held.queue, held.step, delay, randomUUID()]),
+    );
+  }
+
+  async deadLetter(held: HeldDelivery, reason: DeadLetterReason): Promise<void> {
+    const args = [
+      'dead',
+      held.tag,
+      held.queue,
+      held.step,
+      reason.code,
+      reason.message,
+      new Date().toISOString(),
+    ];
+    await this.settle(held, 'dead-letter', () => this.settleScript(held, args));
+  }
+
+  private async settleScript(held: HeldDelivery, args: readonly (string | number)[]): Promise<boolean> {
+    const reply = await runScript(
+      this.host.client,
+      'celeriacSettle',
+      held.loop.keyspace,
+      [held.loop.heldKey],
+      args,
+    );
+    return reply !== 0;
+  }
+
+  /** Settles once; the slot frees when Redis has the outcome (or the attempt failed). */
+  private async settle(held: HeldDelivery, what: string, run: () => Promise<boolean>): Promise<void> {
+    if (held.settled) return;
+    held.settled = true;
+    try {
+      const stillHeld = await run();
+      if (!stillHeld) {
+        this.report(
+          new BrokerError(
+            'redis',
+            `${what} ignored: the delivery from ${held.queue} had already been recovered after this consumer was presumed dead; it may run again`,
+            false,
+          ),
+          what,
+        );
+      }
+    } catch (error) {
+      // Whatever is still held server-side without our knowledge goes back to the queue.
+      held.loop.needsReconcile = true;
+      throw toCeleriacError(error, what);
+    } finally {
+      this.held.delete(held);
+      this.notify();
+    }
+  }
+
+  // ---- heartbeat and sweep ----
+
+  private async heartbeat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      await Promise.all(this.loops.map((loop) => this.beat(loop)));
+    } catch (error) {
+      this.report(error, 'heartbeat');
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private async beat(loop: FetchLoop): Promise<void> {
+    const serverHeld = Number(
+      await runScript(
+        this.host.client,
+        'celeriacHeartbeat',
+        loop.keyspace,
+        [loop.heldKey],
+        [this.id, this.host.settings.consumerTimeoutMs],
+      ),
+    );
+    // More held server-side than we know of: a fetch reply was lost (or is in flight; harmless).
+    if (serverHeld > this.knownTags(loop).length) loop.needsReconcile = true;
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    const { sweepIntervalMs, visibilityTimeoutSeconds } = this.host.settings;
+    try {
+      for (const loop of this.loops) {
+        const ks = loop.keyspace;
+        await runScript(
+          this.host.client,
+          'celeriacSweep',
+          ks,
+          [ks.unackedMutex, ks.sweepLock],
+          [Math.min(sweepIntervalMs, 1000), visibilityTimeoutSeconds, 1000],
+        );
+      }
+    } catch (error) {
+      this.report(error, 'sweep');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+}

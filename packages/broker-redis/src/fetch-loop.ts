@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RedisClient } from './connection.js';
+import { heldKey, type Keyspace, wakeKey } from './keys.js';
+import type { RedisBrokerSettings } from './options.js';
+import type { PriorityStep } from './priority.js';
+import { runScript } from './scripts.js';
+
+/** One message taken by the fetch script. */
+export interface FetchedMessage {
+  readonly tag: string;
+  readonly step: PriorityStep;
+  readonly deliveryCount: number;
+  readonly queue: string;
+  readonly raw: string;
+}
+
+/** What a fetch loop needs from the broker's connection. */
+export interface ConsumerHost {
+  readonly client: RedisClient;
+  readonly cluster: boolean;
+  readonly settings: RedisBrokerSettings;
+  /** A dedicated connection for blocking waits. */
+  openBlockingClient(name: string): RedisClient;
+  /** Grows whenever the command connection dropped (replies may have been lost). */
+  epoch(): number;
+}
+
+/** What a fetch loop needs from its consumer. */
+export interface LoopOwner {
+  readonly id: string;
+  readonly host: ConsumerHost;
+  /** Running and not paused. */
+  readonly fetching: boolean;
+  /** Claims up to `max` free slots; returns how many. */
+  reserve(max: number): number;
+  unreserve(count: number): void;
+  /** `count` consecutive fetch sequence numbers (the held order). */
+  nextSequence(count: number): number;
+  /** Resolves at the next change of slots, prefetch, pause or state. */
+  changed(): Promise<void>;
+  accept(loop: FetchLoop, messages: readonly FetchedMessage[]): void;
+  /** Tags this consumer knows it holds in the loop's keyspace. */
+  knownTags(loop: FetchLoop): string[];
+  report(error: unknown, what: string): void;
+}
+
+/**
+ * Fetches for one keyspace: the whole consumer on a single server, one queue on Cluster.
+ *
+ * A round trip runs the atomic fetch script for as many messages as there are free slots. When the
+ * lists are empty it blocks in BLPOP on the queues' wake-up keys (our producers push a token), for
+ * at most `pollFallbackMs` (Python producers push no token) or until the next delayed message is
+ * due. No busy polling, and no message ever sits in a place recovery does not know.
+ */
+export class FetchLoop {
+  /** Set when a reply may have been lost: held messages nobody knows of go back to the queue. */
+  needsReconcile = false;
+  readonly heldKey: string;
+  private blocking: RedisClient | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly owner: LoopOwner,
+    readonly keyspace: Keyspace,
+    readonly queues: readonly string[],
+  ) {
+    this.heldKey = heldKey(keyspace, owner.id);
+  }
+
+  start(): void {
+    this.running = this.run();
+  }
+
+  /** Stops after the current round trip; interrupts a blocking wait at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.blocking?.disconnect();
+    await this.running;
+  }
+
+  /** Drops the blocking connection without waiting (crash simulation). */
+  kill(): void {
+    this.stopped = true;
+    this.blocking?.disconnect();
+  }
+
+  private async run(): Promise<void> {
+    const { owner } = this;
+    let failures = 0;
+    while (!this.stopped) {
+      const slots = owner.fetching ? owner.reserve(owner.host.settings.fetchBatchSize) : 0;
+      if (slots === 0) {
+        await owner.changed();
+        continue;
+      }
+      let fetched: { messages: FetchedMessage[]; nextDueMs: number };
+      try {
+        if (this.needsReconcile) await this.reconcile();
+        const epoch = owner.host.epoch();
+        fetched = await this.fetch(slots);
+        if (owner.host.epoch() !== epoch) this.needsReconcile = true;
+        failures = 0;
+      } catch (error) {
+        owner.unreserve(slots);
+        if (this.stopped) break;
+        this.needsReconcile = true;
+        owner.report(error, 'fetch');
+        failures += 1;
+        await sleep(Math.min(2000, 50 * 2 ** failures));
+        continue;
+      }
+      owner.accept(this, fetched.messages);
+      owner.unreserve(slots);
+      if (fetched.messages.length < slots && fetched.nextDueMs !== 0 && !this.stopped) {
+        await this.waitForWork(fetched.nextDueMs);
+      }
+    }
+  }
+
+  private async fetch(slots: number): Promise<{ messages: FetchedMessage[]; nextDueMs: number }> {
+    const { owner } = this;
+    const { settings, client } = owner.host;
+    const reply = (await runScript(
+      client,
+      'celeriacFetch',
+      this.keyspace,
+      [this.heldKey],
+      [
+        owner.id,
+        slots,
+        owner.nextSequence(slots),
+        settings.maxDeliveries,
+        new Date().toISOString(),
+        randomUUID(),
+        settings.consumerTimeoutMs,
+        ...this.queues,
+      ],
+    )) as unknown[];
+    const messages: FetchedMessage[] = [];
+    for (let i = 2; i + 4 < reply.length; i += 5) {
+      messages.push({
+        tag: String(reply[i]),
+        step: Number(reply[i + 1]) as PriorityStep,
+        deliveryCount: Number(reply[i + 2]),
+        queue: this.queues[Number(reply[i + 3]) - 1] ?? '',
+        raw: String(reply[i + 4]),
+      });
+    }
+    return { messages, nextDueMs: Number(reply[0]) };
+  }
+
+  private async reconcile(): Promise<void> {
+    const { owner } = this;
+    await runScript(
+      owner.host.client,
+      'celeriacRelease',
+      this.keyspace,
+      [this.heldKey],
+      [owner.id, 'reconcile', ...owner.knownTags(this)],
+    );
+    this.needsReconcile = false;
+  }
+
+  private async waitForWork(nextDueMs: number): Promise<void> {
+    const { owner } = this;
+    const fallback = owner.host.settings.pollFallbackMs;
+    const ms = nextDueMs > 0 ? Math.min(fallback, nextDueMs + 2) : fallback;
+    this.blocking ??= owner.host.openBlockingClient(`consumer:${owner.id}`);
+    const keys = this.queues.map((q) => wakeKey(this.keyspace.cluster, q));
+    try {
+      const woke = (await this.blocking.call('BLPOP', ...keys, (Math.max(ms, 10) / 1000).toFixed(3))) as
+        | [string, string]
+        | null;
+      // A token this consumer cannot use (paused, closing) goes back for another consumer.
+      if (woke && !owner.fetching) await owner.host.client.lpush(woke[0], woke[1]);
+    } catch (error) {
+      if (this.stopped) return;
+      owner.report(error, 'waiting for messages');
+      await sleep(250);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * `@celeriac/broker-redis`: a Celeriac broker on Redis (single server, Sentinel, Cluster) that
+ * shares queues with Python Celery through kombu's Redis layout.
+ *
+ * @packageDocumentation
+ */
+export { redisBrokerCapabilities } from './capabilities.js';
+export { createBroker } from './create-broker.js';
+export { decodeEnvelope, type EncodedEnvelope, encodeEnvelope } from './envelope.js';
+export { createEventTransport, RedisEventTransport } from './event-transport.js';
+export { deadLetterKey, delayedKey, listKey, listKeys, PRIORITY_SEP } from './keys.js';
+export type { RedisBrokerOptions, RedisBrokerSettings } from './options.js';
+export {
+  fromWirePriority,
+  PRIORITY_STEPS,
+  type PriorityStep,
+  stepForWire,
+  toWirePriority,
+} from './priority.js';
+export { RedisBroker } from './redis-broker.js';
+export { type ParsedRedisUrl, parseRedisUrl, type RedisTarget } from './url.js';

@@ -1,0 +1,148 @@
+/**
+ * Lua shared by every script. Key names are computed here with the same rules as `keys.ts`, so a
+ * sweep can put a message back on any queue it finds in `unacked` (kombu stores the routing key).
+ *
+ * Calling convention of every script:
+ * - KEYS[1..5]: unacked hash, unacked_index zset, unacked_raw hash, delivery counts hash, consumers zset.
+ * - ARGV[1]: '1' on Redis Cluster; ARGV[2]: held-zset key prefix; ARGV[3]: the keyspace's queue on
+ *   Cluster ('' on a single server). Script-specific KEYS start at 6 and ARGV at 4.
+ *
+ * @internal
+ */
+export const PRELUDE = String.raw`
+local CLUSTER = ARGV[1] == '1'
+local HELD_PREFIX = ARGV[2]
+local KS_QUEUE = ARGV[3]
+local K_UNACKED, K_INDEX, K_RAW, K_COUNTS, K_CONSUMERS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local SEP = '\6\22'
+local STEPS = {0, 3, 6, 9}
+local WAKE_CAP = 16
+
+local function qbase(q)
+  if CLUSTER then return '{' .. q .. '}' end
+  return q
+end
+local function list_key(q, step)
+  if step == 0 then return qbase(q) end
+  return qbase(q) .. SEP .. step
+end
+local function delayed_key(q) return '_celeriac.delayed.' .. qbase(q) end
+local function dead_key(q) return '_celeriac.dlq.' .. qbase(q) end
+local function wake_key(q) return '_celeriac.wake.' .. qbase(q) end
+
+-- kombu: clamp to 0..9, then the greatest step not above it; missing or invalid means 0.
+local function step_of(p)
+  p = tonumber(p)
+  if p == nil or p ~= p then return 0 end
+  local s = 0
+  for _, v in ipairs(STEPS) do
+    if p >= v then s = v end
+  end
+  return s
+end
+
+-- Server time, so clients with skewed clocks agree: unix ms and unix seconds (float, as kombu).
+local function clock()
+  local t = redis.call('TIME')
+  local s, us = tonumber(t[1]), tonumber(t[2])
+  return s * 1000 + math.floor(us / 1000), s + us / 1000000
+end
+
+local woken = {}
+local function wake(q)
+  if woken[q] then return end
+  woken[q] = true
+  local k = wake_key(q)
+  redis.call('LPUSH', k, '1')
+  redis.call('LTRIM', k, 0, WAKE_CAP - 1)
+  redis.call('PEXPIRE', k, 60000)
+end
+
+-- Due delayed messages go to the back of their priority list, as a fresh publish would.
+local function promote(q, now_ms)
+  local dk = delayed_key(q)
+  local due = redis.call('ZRANGEBYSCORE', dk, '-inf', now_ms, 'LIMIT', 0, 500)
+  for _, m in ipairs(due) do
+    local a = string.find(m, '|', 1, true)
+    local b = string.find(m, '|', a + 1, true)
+    redis.call('LPUSH', list_key(q, tonumber(string.sub(m, 1, a - 1)) or 0), string.sub(m, b + 1))
+    redis.call('ZREM', dk, m)
+  end
+  if #due > 0 then wake(q) end
+  return #due
+end
+
+-- The first JSON object of '[{...}, "exchange", "routing_key"]' as stored text, so an envelope goes
+-- back byte for byte (re-encoding with cjson would alter numbers and empty arrays).
+local function first_object(v)
+  local start = string.find(v, '{', 1, true)
+  if not start then return nil end
+  local depth, pos, in_string = 0, start, false
+  while true do
+    local j
+    if in_string then j = string.find(v, '["\\]', pos) else j = string.find(v, '[{}"]', pos) end
+    if not j then return nil end
+    local c = string.sub(v, j, j)
+    if in_string then
+      if c == '"' then in_string = false; pos = j + 1 else pos = j + 2 end
+    else
+      if c == '"' then
+        in_string = true
+      elseif c == '{' then
+        depth = depth + 1
+      else
+        depth = depth - 1
+        if depth == 0 then return string.sub(v, start, j) end
+      end
+      pos = j + 1
+    end
+  end
+end
+
+-- A held message without removing it: raw text, queue, priority step (nil when unknown).
+local function peek(tag)
+  local v = redis.call('HGET', K_UNACKED, tag)
+  if v then
+    local raw = first_object(v)
+    local ok, t = pcall(cjson.decode, v)
+    local q, pri = nil, nil
+    if ok and type(t) == 'table' then
+      if type(t[3]) == 'string' then q = t[3] end
+      local env = t[1]
+      if type(env) == 'table' and type(env.properties) == 'table' then pri = env.properties.priority end
+      if raw == nil and type(env) == 'table' then raw = cjson.encode(env) end
+    end
+    if KS_QUEUE ~= '' then q = KS_QUEUE end
+    return raw, q, step_of(pri)
+  end
+  v = redis.call('HGET', K_RAW, tag)
+  if v then
+    -- '<step>:<queue length>:<queue><raw>'
+    local a = string.find(v, ':', 1, true)
+    local b = string.find(v, ':', a + 1, true)
+    local n = tonumber(string.sub(v, a + 1, b - 1))
+    return string.sub(v, b + n + 1), string.sub(v, b + 1, b + n), tonumber(string.sub(v, 1, a - 1))
+  end
+  return nil
+end
+
+local function forget(tag)
+  redis.call('HDEL', K_UNACKED, tag)
+  redis.call('ZREM', K_INDEX, tag)
+  redis.call('HDEL', K_RAW, tag)
+end
+
+-- Back to the consuming end of its list (RPUSH), so it is delivered next; the count is kept.
+local function restore(tag)
+  local raw, q, step = peek(tag)
+  if raw == nil or q == nil then
+    -- Unreadable: leave it where it is rather than lose it, but stop rescanning it.
+    redis.call('ZREM', K_INDEX, tag)
+    return 0
+  end
+  redis.call('RPUSH', list_key(q, step), raw)
+  forget(tag)
+  wake(q)
+  return 1
+end
+`;
