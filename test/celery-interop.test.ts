@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { RemoteTaskError, type ResultBackend } from '@celeriac/core';
 import { createClient } from '@celeriac/core/producer';
-import { createWorker, type Worker } from '@celeriac/core/worker';
+import { createWorker, sendCeleryEvents, type Worker } from '@celeriac/core/worker';
 import { requireService } from '@celeriac/testkit';
 import { demoTasks } from '@celeriac/worker-app/demo-implementations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,22 @@ if (!python && process.env.CI === 'true') {
   throw new Error(
     '[celeriac:SERVICE_MISSING] Python Celery is not installed; run scripts/services up celery',
   );
+}
+
+function start(
+  cmd: string,
+  args: string[],
+): { child: ChildProcess; output: Promise<string>; started: Promise<void> } {
+  const child = spawn(cmd, args, { cwd: here, env: { ...process.env, CELERIAC_REDIS_URL: redisUrl } });
+  let out = '';
+  let markStarted: () => void = () => {};
+  const started = new Promise<void>((r) => (markStarted = r));
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('"listening"')) markStarted();
+  });
+  const output = new Promise<string>((resolve) => child.on('close', () => resolve(out)));
+  return { child, output, started };
 }
 
 function run(cmd: string, args: string[]): Promise<string> {
@@ -113,6 +129,36 @@ describe.skipIf(!up || !python)('interop with real Python Celery over Redis', ()
       excMessage: 'boom from python',
     });
   });
+
+  it('Celery monitoring (the event State Flower uses) sees a TypeScript worker alive and its tasks', async () => {
+    const { createBroker, createEventTransport } = await import('@celeriac/broker-redis');
+    const { createResultBackend } = await import('@celeriac/backend-redis');
+    const queue = `interop-ev-${randomUUID().slice(0, 8)}`;
+    const broker = createBroker(redisUrl);
+    const backend = createResultBackend(redisUrl);
+    const monitored = createWorker({
+      broker,
+      backend,
+      tasks: demoTasks,
+      queues: [queue],
+      hostname: `ts-${queue}@test`,
+    });
+    const listener = start(python, ['py_events.py', '6']);
+    await listener.started;
+    await monitored.start();
+    const stopEvents = sendCeleryEvents(monitored, createEventTransport(redisUrl), { freq: 1 });
+    const handle = await client.send('demo.add', { kwargs: { x: 20, y: 22 } }, { queue });
+    expect(await handle.result({ timeoutMs: 20_000 })).toBe(42);
+    const seen = JSON.parse((await listener.output).trim().split('\n').at(-1) as string) as {
+      workers: Record<string, { alive: boolean; sw_ident: string }>;
+      tasks: Record<string, { name: string; state: string; result: string }>;
+    };
+    await stopEvents();
+    await monitored.stop({ graceMs: 500 });
+    await Promise.allSettled([broker.close(), backend.close()]);
+    expect(seen.workers[`ts-${queue}@test`]).toMatchObject({ alive: true, sw_ident: 'celeriac' });
+    expect(seen.tasks[handle.id]).toMatchObject({ name: 'demo.add', state: 'SUCCESS', result: '42' });
+  }, 60_000);
 
   it('Python Celery calls TypeScript tasks: kwargs, positional, countdown, priority, failures, chains', async () => {
     const out = await run(python, ['py_client.py', tsQueue, pyQueue]);
