@@ -168,7 +168,16 @@ export class WaitHub {
     if (watches.length === 0) return;
     for (const w of watches) w.subscribing = true;
     try {
-      await this.ensureSubscriber().subscribe(...watches.map((w) => w.key));
+      const sub = this.ensureSubscriber();
+      // SUBSCRIBE before the connection is ready puts it in subscriber mode, and ioredis's own
+      // ready check (INFO) then fails and rejects the SUBSCRIBE: wait for 'ready' first.
+      if (sub.status !== 'ready') {
+        await new Promise<void>((resolve, reject) => {
+          sub.once('ready', () => resolve());
+          sub.once('end', () => reject(new Error('subscriber connection ended')));
+        });
+      }
+      await sub.subscribe(...watches.map((w) => w.key));
       for (const w of watches) w.subscribed = true;
     } catch {
       // The poller retries the subscription and reads the keys meanwhile.

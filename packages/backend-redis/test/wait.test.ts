@@ -37,6 +37,19 @@ describe.skipIf(!up)('wait() over pub/sub', () => {
     expect((await Promise.all(waits)).map((m) => m.result)).toEqual(ids.map((_, i) => i));
   });
 
+  it('subscribes on a brand-new subscriber connection (the first wait of a process)', async () => {
+    const reader = backend();
+    const id = randomUUID();
+    const waiting = reader.wait(id, { timeoutMs: 10_000 });
+    // The channel must be subscribed at once, not only after the fallback poll retries it.
+    await waitFor(async () => (await subscribers(`celery-task-meta-${id}`)) === 1, {
+      timeoutMs: 2_000,
+      what: 'subscription',
+    });
+    await backend().store(buildMeta(TaskState.SUCCESS, id, 'pushed'));
+    expect((await waiting).result).toBe('pushed');
+  });
+
   it('serves many waits from one subscriber connection and one subscription per id', async () => {
     const name = `celeriac-test-${randomUUID()}`;
     const reader = backend({ connectionName: name });
