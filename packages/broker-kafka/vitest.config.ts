@@ -1,14 +1,10 @@
-import { defineProject } from 'vitest/config';
+import { celeriacProject } from '../../vitest.shared.js';
 
-export default defineProject({
-  resolve: { conditions: ['@celeriac/source'] },
-  test: {
-    name: 'broker-kafka',
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    // One real broker shared by every file: run files one after another.
-    fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
-  },
+// One real Kafka broker shared by every file: files run one after another, and group joins and
+// rebalances take seconds, hence the generous timeouts.
+export default celeriacProject('broker-kafka', {
+  fileParallelism: false,
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+  env: { KAFKAJS_NO_PARTITIONER_WARNING: '1' },
 });

@@ -1,0 +1,54 @@
+/**
+ * Kafka header names the adapter adds next to the Celery headers. Celery header names are
+ * identifiers without dots, so the `celeriac.` prefix cannot collide with them.
+ */
+export const META_PREFIX = 'celeriac.';
+/** The Celery message properties (correlation_id, reply_to, priority, …) as JSON. */
+export const PROPERTIES_HEADER = 'celeriac.properties';
+/** How many times the message was delivered before this copy was published (absent: 0). */
+export const DELIVERY_COUNT_HEADER = 'celeriac.delivery-count';
+/** When a delayed record is due, in ms since the epoch. */
+export const DUE_AT_HEADER = 'celeriac.due-at';
+/** Dead-letter reason code, message, time (ISO-8601) and source (`topic/partition/offset`). */
+export const DLQ_CODE_HEADER = 'celeriac.dlq.code';
+export const DLQ_MESSAGE_HEADER = 'celeriac.dlq.message';
+export const DLQ_AT_HEADER = 'celeriac.dlq.at';
+export const DLQ_SOURCE_HEADER = 'celeriac.dlq.source';
+
+/** Whether a header is the adapter's own rather than a Celery header. */
+export function isMetaHeader(name: string): boolean {
+  return name.startsWith(META_PREFIX);
+}
+
+/** Splits record headers into Celery headers and the adapter's own. */
+export function splitHeaders(headers: Readonly<Record<string, string>>): {
+  celery: Record<string, string>;
+  meta: Record<string, string>;
+} {
+  const celery: Record<string, string> = {};
+  const meta: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (isMetaHeader(name)) meta[name] = value;
+    else celery[name] = value;
+  }
+  return { celery, meta };
+}
+
+/** A copy of `headers` with `set` applied; `undefined` values remove a header. */
+export function withHeaders(
+  headers: Readonly<Record<string, string>>,
+  set: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const out: Record<string, string> = { ...headers };
+  for (const [name, value] of Object.entries(set)) {
+    if (value === undefined) delete out[name];
+    else out[name] = value;
+  }
+  return out;
+}
+
+/** Previous deliveries recorded in a record's headers (0 when absent or garbled). */
+export function headerDeliveryCount(headers: Readonly<Record<string, string>>): number {
+  const n = Number(headers[DELIVERY_COUNT_HEADER] ?? 0);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}

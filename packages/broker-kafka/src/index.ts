@@ -1,0 +1,12 @@
+/**
+ * `@celeriac/broker-kafka`: a Celeriac broker on Apache Kafka, with task-queue semantics.
+ *
+ * @packageDocumentation
+ */
+export { DEFAULT_MAX_MESSAGE_BYTES, kafkaBrokerCapabilities } from './capabilities.js';
+export { KafkaBroker } from './kafka-broker.js';
+export type { QueueTopics } from './naming.js';
+export { DEFAULT_DELAY_TIERS_MS, type KafkaBrokerOptions } from './options.js';
+export type { KafkajsLogLevel } from './transport/kafkajs-transport.js';
+export type * from './transport/types.js';
+export { createBroker, parseKafkaUrl } from './url.js';

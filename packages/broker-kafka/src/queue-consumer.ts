@@ -1,0 +1,376 @@
+import type { CeleriacError, DeadLetterReason, Delivery } from '@celeriac/core';
+import { type CommitPlan, Committer } from './committer.js';
+import type { Credits } from './credits.js';
+import { pickTier } from './delay-tiers.js';
+import { createDelivery } from './delivery.js';
+import { brokerError } from './errors.js';
+import {
+  DELIVERY_COUNT_HEADER,
+  DLQ_AT_HEADER,
+  DLQ_CODE_HEADER,
+  DLQ_MESSAGE_HEADER,
+  DLQ_SOURCE_HEADER,
+  DUE_AT_HEADER,
+  headerDeliveryCount,
+  withHeaders,
+} from './headers.js';
+import type { QueueTopics } from './naming.js';
+import type { ResolvedKafkaOptions } from './options.js';
+import { produceInChunks } from './produce-chunks.js';
+import { decodeRecord, republish } from './record-codec.js';
+import { TierPartition } from './tier-partition.js';
+import type {
+  CommittedOffset,
+  GroupConsumer,
+  GroupHandlers,
+  KafkaTransport,
+  ProduceRecord,
+  RecordBatch,
+  TopicPartition,
+  TransportRecord,
+} from './transport/types.js';
+import { WorkPartition } from './work-partition.js';
+
+/** What a {@link QueueConsumer} needs from its consumer and broker. */
+export interface QueueConsumerDeps {
+  readonly topics: QueueTopics;
+  readonly transport: KafkaTransport;
+  readonly options: ResolvedKafkaOptions;
+  readonly credits: Credits;
+  readonly onDelivery: (delivery: Delivery) => void;
+  readonly onError: (error: CeleriacError) => void;
+}
+
+type State = 'running' | 'revoking' | 'closing' | 'closed' | 'crashed';
+
+const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+
+/**
+ * The member of one queue's consumer group inside a consumer. It owns some partitions of the work
+ * topic, whose records it hands out up to the consumer's free slots (several per partition at
+ * once), and some partitions of the queue's delay tiers, whose records it moves on when due.
+ */
+export class QueueConsumer implements GroupHandlers {
+  private readonly group: GroupConsumer;
+  private readonly work = new Map<number, WorkPartition>();
+  private readonly tiers = new Map<string, TierPartition>();
+  private readonly committer: Committer;
+  private readonly stopListening: () => void;
+  private state: State = 'running';
+  /** Deliveries handed out from partitions still owned and not settled. */
+  private inFlight = 0;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(private readonly deps: QueueConsumerDeps) {
+    const { topics, options } = deps;
+    this.group = deps.transport.createGroupConsumer({
+      groupId: topics.group,
+      topics: [topics.work, ...topics.tiers.map((t) => t.topic)],
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      // The coordinator must wait for members that are finishing in-flight work before rejoining.
+      rebalanceTimeoutMs: Math.max(60_000, options.revokeTimeoutMs + options.sessionTimeoutMs),
+      fetchMaxWaitMs: options.fetchMaxWaitMs,
+      handlers: this,
+    });
+    this.committer = new Committer(
+      () => this.plan(),
+      (offsets) => this.group.commit(offsets),
+    );
+    this.stopListening = deps.credits.onFree(() => this.onCreditsFree());
+  }
+
+  /** Joins the group; resolves after the first assignment. */
+  start(): Promise<void> {
+    return this.group.start();
+  }
+
+  onAssigned(partitions: readonly TopicPartition[]): void {
+    const { topics, transport } = this.deps;
+    const owned = new Set(partitions.filter((tp) => tp.topic === topics.work).map((tp) => tp.partition));
+    for (const part of [...this.work.values()]) if (!owned.has(part.tp.partition)) this.lose(part);
+    let committed: Promise<readonly CommittedOffset[]> | undefined;
+    for (const partition of owned) {
+      if (this.work.has(partition)) continue;
+      if (!committed) {
+        committed = transport.committedOffsets(topics.group, topics.work);
+        committed.catch((e: unknown) => this.report('reading committed offsets', e));
+      }
+      const part = new WorkPartition({ topic: topics.work, partition }, this.group, committed);
+      part.gate.reset();
+      this.work.set(partition, part);
+    }
+    // Delay tiers restart from their committed offsets: re-reading a head is cheap.
+    for (const tier of this.tiers.values()) tier.stop();
+    this.tiers.clear();
+    for (const tp of partitions) {
+      const tier = topics.tiers.find((t) => t.topic === tp.topic);
+      if (!tier) continue;
+      const state = new TierPartition(tp, tier.delayMs, this.group);
+      state.gate.reset();
+      this.tiers.set(key(tp), state);
+    }
+    if (this.state === 'revoking') this.state = 'running';
+  }
+
+  async onRevoking(_partitions: readonly TopicPartition[], keepAlive: () => Promise<void>): Promise<void> {
+    if (this.state !== 'running') return;
+    // Stop handing out, let in-flight deliveries finish within the bound, commit, then let go.
+    this.state = 'revoking';
+    for (const tier of this.tiers.values()) tier.stop();
+    const { revokeTimeoutMs, heartbeatIntervalMs } = this.deps.options;
+    const deadline = Date.now() + revokeTimeoutMs;
+    while (this.inFlight > 0 && Date.now() < deadline && this.state === 'revoking') {
+      await this.drained(Math.min(deadline - Date.now(), heartbeatIntervalMs));
+      if (this.inFlight > 0) await keepAlive();
+    }
+    for (const part of this.work.values()) part.trimMarker();
+    await this.committer.flush().catch((e: unknown) => this.report('committing before a rebalance', e));
+  }
+
+  onLost(): void {
+    for (const part of [...this.work.values()]) this.lose(part);
+    for (const tier of this.tiers.values()) tier.stop();
+    this.tiers.clear();
+  }
+
+  onError(error: unknown): void {
+    this.report('consumer', error);
+  }
+
+  async onRecords(batch: RecordBatch): Promise<number> {
+    if (this.state !== 'running') return 0;
+    if (batch.topic === this.deps.topics.work) return this.handOutBatch(batch);
+    const tier = this.tiers.get(key(batch));
+    if (!tier) return 0;
+    try {
+      const taken = await tier.relay(batch.records, this.deps.topics, (records) =>
+        produceInChunks(this.deps.transport, records, this.deps.options.maxMessageBytes),
+      );
+      if (taken > 0)
+        void this.committer.flush().catch((e: unknown) => this.report('committing delayed records', e));
+      return taken;
+    } catch (error) {
+      this.report('moving delayed records', error);
+      return 0;
+    }
+  }
+
+  /** Hands out records of one work partition while slots are free; returns how many it took. */
+  private async handOutBatch(batch: RecordBatch): Promise<number> {
+    const part = this.work.get(batch.partition);
+    if (!part) return 0;
+    await part.ready;
+    const { credits, options } = this.deps;
+    const { records } = batch;
+    // Waiting for slots is bounded per batch: other partitions, the delay tiers and heartbeats
+    // must not wait behind a busy one.
+    const waitUntil = Date.now() + options.fetchMaxWaitMs;
+    let taken = 0;
+    while (taken < records.length && this.state === 'running' && !part.lost) {
+      const head = records[taken] as TransportRecord;
+      if (part.window.seen(head.offset)) {
+        // Handed out before a rebalance this member survived: not again.
+        taken++;
+        continue;
+      }
+      if (part.window.span >= options.maxUncommitted) {
+        part.gate.block('span');
+        break;
+      }
+      if (credits.free <= 0) {
+        // Wait briefly for a slot (fast tasks free one within milliseconds); else pause the partition.
+        const someoneWaits = [...this.work.values()].some((p) => p.gate.has('credits'));
+        const budget = waitUntil - Date.now();
+        if (credits.isPaused || someoneWaits || budget <= 0 || !(await credits.waitForFree(budget))) {
+          part.gate.block('credits');
+          break;
+        }
+        continue;
+      }
+      part.window.begin(head.offset);
+      const room = Math.min(credits.free, options.maxUncommitted - part.window.span, records.length - taken);
+      const round = records.slice(taken, taken + room);
+      const marker = part.redelivery;
+      const priors = round.map((r) => marker.note(r.offset));
+      if (marker.needsPersist) {
+        if (priors.some((p) => p > 0)) {
+          // A record that came back after a crash may be what crashes workers: its count must be
+          // stored before it leaves, or a crash loop would never reach the delivery limit.
+          try {
+            await this.committer.flush();
+          } catch (error) {
+            this.report('storing the redelivery marker', error);
+            break;
+          }
+          if (this.state !== 'running' || part.lost) break;
+        } else {
+          // First deliveries: stored in the same commit round, without holding them back.
+          void this.committer.flush().catch((e: unknown) => this.report('storing the redelivery marker', e));
+        }
+      }
+      const n = Math.min(round.length, credits.free);
+      for (let i = 0; i < n; i++) this.handOut(part, round[i] as TransportRecord, priors[i] ?? 0);
+      taken += n;
+    }
+    return taken;
+  }
+
+  private handOut(part: WorkPartition, record: TransportRecord, prior: number): void {
+    this.deps.credits.take();
+    part.window.add(record.offset);
+    this.inFlight++;
+    const deliveryCount = headerDeliveryCount(record.headers) + prior + 1;
+    let settled = false;
+    let settling = false;
+    const delivery = createDelivery(this.deps.topics.queue, deliveryCount, decodeRecord(record), {
+      settle: async (publish) => {
+        if (settled || settling) return;
+        if (this.released(part)) {
+          // Returned to the queue already (closed, or the partition moved): nothing to do here.
+          settled = true;
+          this.deps.credits.release();
+          return;
+        }
+        settling = true;
+        try {
+          if (publish) await publish();
+        } catch (error) {
+          settling = false;
+          throw brokerError('settling a delivery', error);
+        }
+        settled = true;
+        this.deps.credits.release();
+        if (!this.released(part)) this.finish(part, record.offset);
+      },
+      publishRequeue: (delayMs) => this.produce(this.requeueCopy(record, deliveryCount, delayMs)),
+      publishDeadLetter: (reason) => this.produce(this.deadLetterCopy(record, deliveryCount, reason)),
+    });
+    try {
+      this.deps.onDelivery(delivery);
+    } catch (error) {
+      this.report('onDelivery callback', error);
+    }
+  }
+
+  private released(part: WorkPartition): boolean {
+    return part.lost || this.state === 'closing' || this.state === 'closed' || this.state === 'crashed';
+  }
+
+  private finish(part: WorkPartition, offset: number): void {
+    if (!part.window.complete(offset)) return;
+    this.inFlight--;
+    if (this.inFlight <= 0) this.wakeDrainWaiters();
+    if (part.gate.has('span') && part.window.span < this.deps.options.maxUncommitted)
+      part.gate.unblock('span');
+    void this.committer.flush().catch((e: unknown) => this.report('committing', e));
+  }
+
+  private requeueCopy(record: TransportRecord, deliveryCount: number, delayMs: number): ProduceRecord {
+    const { topics } = this.deps;
+    const delayed = delayMs > 0;
+    const headers = withHeaders(record.headers, {
+      [DELIVERY_COUNT_HEADER]: String(deliveryCount),
+      [DUE_AT_HEADER]: delayed ? String(Date.now() + delayMs) : undefined,
+    });
+    if (!delayed) return republish(record, topics.work, headers);
+    const tierMs = pickTier(
+      topics.tiers.map((t) => t.delayMs),
+      delayMs,
+    );
+    const tier = topics.tiers.find((t) => t.delayMs === tierMs) ?? topics.tiers[0];
+    return republish(record, tier?.topic ?? topics.work, headers);
+  }
+
+  private deadLetterCopy(
+    record: TransportRecord,
+    deliveryCount: number,
+    reason: DeadLetterReason,
+  ): ProduceRecord {
+    const headers = withHeaders(record.headers, {
+      [DELIVERY_COUNT_HEADER]: String(deliveryCount),
+      [DUE_AT_HEADER]: undefined,
+      [DLQ_CODE_HEADER]: reason.code,
+      [DLQ_MESSAGE_HEADER]: reason.message,
+      [DLQ_AT_HEADER]: new Date().toISOString(),
+      [DLQ_SOURCE_HEADER]: `${record.topic}/${record.partition}/${record.offset}`,
+    });
+    return republish(record, this.deps.topics.dlq, headers);
+  }
+
+  private produce(record: ProduceRecord): Promise<void> {
+    return this.deps.transport.produce([record]);
+  }
+
+  private lose(part: WorkPartition): void {
+    part.lost = true;
+    this.inFlight -= part.window.inFlight;
+    if (this.inFlight <= 0) this.wakeDrainWaiters();
+    part.gate.reset();
+    this.work.delete(part.tp.partition);
+  }
+
+  private onCreditsFree(): void {
+    for (const part of this.work.values()) if (part.gate.has('credits')) part.gate.unblock('credits');
+  }
+
+  private wakeDrainWaiters(): void {
+    for (const wake of this.drainWaiters.splice(0)) wake();
+  }
+
+  private drained(timeoutMs: number): Promise<void> {
+    if (this.inFlight <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, timeoutMs));
+      this.drainWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private plan(): CommitPlan {
+    const items = [
+      ...[...this.work.values()].map((p) => p.pendingCommit()),
+      ...[...this.tiers.values()].map((t) => t.pendingCommit()),
+    ].filter((i) => i !== undefined);
+    return {
+      offsets: items.map((i) => i.commit),
+      onCommitted: () => {
+        for (const i of items) i.done();
+      },
+    };
+  }
+
+  private report(what: string, error: unknown): void {
+    this.deps.onError(brokerError(`${this.deps.topics.queue}: ${what}`, error));
+  }
+
+  /**
+   * Stops handing out, commits what is finished (unsettled deliveries stay uncommitted, so the
+   * group delivers them again) and leaves the group.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed' || this.state === 'crashed') return;
+    this.state = 'closing';
+    this.wakeDrainWaiters();
+    this.stopListening();
+    for (const tier of this.tiers.values()) tier.stop();
+    for (const part of this.work.values()) part.trimMarker();
+    await this.committer.flush().catch((e: unknown) => this.report('committing on close', e));
+    this.committer.stop();
+    await this.group.close().catch((e: unknown) => this.report('leaving the group', e));
+    this.state = 'closed';
+  }
+
+  /** Drops everything without committing, as a killed process would (test hook). */
+  async crash(): Promise<void> {
+    if (this.state === 'closed' || this.state === 'crashed') return;
+    this.state = 'crashed';
+    this.wakeDrainWaiters();
+    this.committer.stop();
+    this.stopListening();
+    for (const tier of this.tiers.values()) tier.stop();
+    await this.group.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,168 @@
+import { ConfigError, createTaskMessage } from '@celeriac/core';
+import { describe, expect, it } from 'vitest';
+import { pickTier, releaseAt } from '../src/delay-tiers.js';
+import { queueTopics, tierLabel } from '../src/naming.js';
+import { PartitionWindow } from '../src/partition-window.js';
+import { decodeRecord, encodeTaskRecord, rawText } from '../src/record-codec.js';
+import { parseMarker, RedeliveryMarker } from '../src/redelivery-marker.js';
+import { createBroker, parseKafkaUrl } from '../src/url.js';
+
+// Pure logic, no broker: the pieces the Kafka-backed tests rely on.
+
+describe('partition window', () => {
+  it('commits only the finished prefix, whatever order records finish in', () => {
+    const w = new PartitionWindow();
+    for (const o of [10, 11, 12, 14]) w.add(o); // 13 is missing (compacted, or a transaction marker)
+    expect(w.commitPoint()).toBe(10);
+    w.complete(11);
+    w.complete(14);
+    expect(w.commitPoint()).toBe(10);
+    expect(w.inFlight).toBe(2);
+    w.complete(10);
+    expect(w.commitPoint()).toBe(12);
+    w.complete(12);
+    expect(w.commitPoint()).toBe(15);
+    expect(w.span).toBe(0);
+    expect(w.complete(12)).toBe(false);
+  });
+
+  it('refuses to hand out an offset twice', () => {
+    const w = new PartitionWindow();
+    w.add(5);
+    expect(w.seen(5)).toBe(true);
+    expect(w.seen(6)).toBe(false);
+    expect(() => w.add(5)).toThrow();
+  });
+});
+
+describe('redelivery marker', () => {
+  it('counts earlier deliveries of records below the previous owner’s end', () => {
+    const m = new RedeliveryMarker('{"v":1,"e":20,"r":{"12":3}}');
+    expect(m.note(11)).toBe(1);
+    expect(m.note(12)).toBe(3);
+    expect(m.note(25)).toBe(0);
+    expect(m.needsPersist).toBe(true);
+    const stored = parseMarker(m.metadata(11));
+    expect(stored.end).toBe(26);
+    expect(stored.counts.get(11)).toBe(2);
+    expect(stored.counts.get(12)).toBe(4);
+  });
+
+  it('reads foreign or missing metadata as no marker and drops counts below the commit point', () => {
+    expect(parseMarker('not json').end).toBeUndefined();
+    expect(parseMarker(null).end).toBeUndefined();
+    const m = new RedeliveryMarker(null);
+    m.note(3);
+    const snap = m.snapshot();
+    m.persisted(snap);
+    expect(m.needsPersist).toBe(false);
+    expect(m.metadata(4)).toBeNull();
+  });
+});
+
+describe('delay tiers', () => {
+  const tiers = [1000, 5000, 30000];
+  it('puts a record in the longest tier not longer than what remains', () => {
+    expect(pickTier(tiers, 200)).toBe(1000);
+    expect(pickTier(tiers, 4999)).toBe(1000);
+    expect(pickTier(tiers, 5000)).toBe(5000);
+    expect(pickTier(tiers, 86_400_000)).toBe(30000);
+  });
+  it('releases at the due time or after the tier delay, whichever comes first', () => {
+    expect(releaseAt(1000, 100, 600)).toBe(600);
+    expect(releaseAt(1000, 100, 5000)).toBe(1100);
+  });
+  it('names tier topics after their delay', () => {
+    expect(tierLabel(1000)).toBe('1s');
+    expect(tierLabel(120_000)).toBe('2m');
+    expect(tierLabel(3_600_000)).toBe('1h');
+    expect(tierLabel(250)).toBe('250ms');
+    expect(queueTopics('emails', 'celeriac.', [1000]).tiers[0]?.topic).toBe('emails.retry.1s');
+    expect(() => queueTopics('bad name', 'celeriac.', [1000])).toThrow(ConfigError);
+  });
+});
+
+describe('wire mapping', () => {
+  it('round-trips a task message through Kafka headers and value, keyed by task id', () => {
+    const message = createTaskMessage({
+      task: 'a.b',
+      args: [1, null],
+      kwargs: { when: new Date(0) },
+      priority: 4,
+      retries: 2,
+    });
+    const record = encodeTaskRecord('q', { queue: 'q', message });
+    expect(record.key).toBe(message.headers.id);
+    expect(record.headers.retries).toBe('2');
+    expect(record.headers.id).toBe(JSON.stringify(message.headers.id));
+    const decoded = decodeRecord({ headers: record.headers, value: Buffer.from(record.value as string) });
+    expect(decoded.kind).toBe('task');
+    if (decoded.kind !== 'task') return;
+    expect(decoded.message.headers.retries).toBe(2);
+    expect(decoded.message.properties.priority).toBe(4);
+    expect(decoded.message.body[1].when).toEqual(new Date(0));
+  });
+
+  it('keys by the ordering key when one is given', () => {
+    const message = createTaskMessage({ task: 'a.b' });
+    expect(encodeTaskRecord('q', { queue: 'q', message, orderingKey: 'user-7' }).key).toBe('user-7');
+  });
+
+  it('hands over garbage as malformed with its raw text, and shows headers in raw text', () => {
+    const garbage = decodeRecord({ headers: {}, value: Buffer.from('not a message') });
+    expect(garbage.kind).toBe('malformed');
+    if (garbage.kind === 'malformed') expect(garbage.raw).toBe('not a message');
+    const twoElements = decodeRecord({
+      headers: { task: '"a.b"', id: '"x1"' },
+      value: Buffer.from('[[],{}]'),
+    });
+    expect(twoElements.kind).toBe('task');
+    const pickled = decodeRecord({
+      headers: {
+        task: '"a.b"',
+        id: '"x2"',
+        'celeriac.properties': '{"content_type":"application/x-python-serialize"}',
+      },
+      value: Buffer.from('[[],{},null]'),
+    });
+    expect(pickled.kind).toBe('malformed');
+    expect(rawText({ headers: { id: '"x3"' }, value: Buffer.from('[1]') })).toContain('"x3"');
+  });
+
+  it('reads kombu’s own Kafka envelope (base64 body in a JSON value)', () => {
+    const body = Buffer.from(JSON.stringify([[2], {}, null])).toString('base64');
+    const envelope = {
+      body,
+      'content-type': 'application/json',
+      'content-encoding': 'utf-8',
+      headers: { task: 'py.add', id: 'k1', lang: 'py' },
+      properties: { body_encoding: 'base64', delivery_info: { exchange: '', routing_key: 'q' } },
+    };
+    const decoded = decodeRecord({ headers: {}, value: Buffer.from(JSON.stringify(envelope)) });
+    expect(decoded.kind === 'task' && decoded.message.headers.task).toBe('py.add');
+  });
+});
+
+describe('kafka:// URLs', () => {
+  it('parses brokers and options', () => {
+    expect(parseKafkaUrl('kafka://a:9093,b?partitions=6&delayTiersMs=500,2000&logLevel=warn')).toEqual({
+      brokers: ['a:9093', 'b:9092'],
+      partitions: 6,
+      delayTiersMs: [500, 2000],
+      logLevel: 'warn',
+    });
+  });
+  it('rejects what it does not understand', () => {
+    expect(() => parseKafkaUrl('redis://x')).toThrow(ConfigError);
+    expect(() => parseKafkaUrl('kafka://')).toThrow(ConfigError);
+    expect(() => parseKafkaUrl('kafka://a:1?partition=3')).toThrow(/unknown Kafka URL parameter/);
+    expect(() => parseKafkaUrl('kafka://a:1?partitions=x')).toThrow(ConfigError);
+    expect(() => createBroker('kafka://a:1?partitions=0')).toThrow(ConfigError);
+  });
+  it('builds a broker without connecting', async () => {
+    const broker = createBroker('kafka://127.0.0.1:9092?partitions=2');
+    expect(broker.name).toBe('kafka');
+    expect(broker.capabilities.priority).toBe(false);
+    await broker.close();
+  });
+});
