@@ -1,0 +1,96 @@
+import { type Broker, ConfigError } from '@celeriac/core';
+import { RabbitMQBroker } from './broker.js';
+import { type RabbitMQBrokerOptions, redactUrl } from './options.js';
+
+/** Query parameters amqplib reads itself; they stay in the URL. */
+const AMQPLIB_PARAMS = new Set(['heartbeat', 'frameMax', 'channelMax', 'locale', 'maxFrameSize']);
+
+function integer(name: string, value: string): number {
+  if (!/^\d+$/.test(value))
+    throw new ConfigError(`rabbitmq: URL parameter ${name} must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+function boolean(name: string, value: string): boolean {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(`rabbitmq: URL parameter ${name} must be true or false, got "${value}"`);
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Reads the adapter's options from URL query parameters (see {@link createBroker}). */
+export function optionsFromUrl(url: string): RabbitMQBrokerOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new ConfigError(`rabbitmq: invalid URL "${redactUrl(url)}"`, { cause: error });
+  }
+  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
+    throw new ConfigError(`rabbitmq: unsupported URL scheme "${parsed.protocol}" (use amqp:// or amqps://)`);
+  }
+  if (!parsed.hostname) throw new ConfigError(`rabbitmq: the URL "${redactUrl(url)}" has no host`);
+  const options: Mutable<RabbitMQBrokerOptions> = {};
+  const keep = new URLSearchParams();
+  for (const [name, value] of parsed.searchParams) {
+    switch (name) {
+      case 'maxPriority':
+        options.maxPriority = integer(name, value);
+        break;
+      case 'queueType':
+        if (value !== 'classic' && value !== 'quorum') {
+          throw new ConfigError(
+            `rabbitmq: URL parameter queueType must be classic or quorum, got "${value}"`,
+          );
+        }
+        options.queueType = value;
+        break;
+      case 'deliveryLimit':
+        options.deliveryLimit = integer(name, value);
+        break;
+      case 'confirm':
+        options.confirm = boolean(name, value);
+        break;
+      case 'messageExpiration':
+        options.messageExpiration = boolean(name, value);
+        break;
+      case 'exactDeliveryCount':
+        options.exactDeliveryCount = boolean(name, value);
+        break;
+      case 'publishTimeoutMs':
+        options.publishTimeoutMs = integer(name, value);
+        break;
+      case 'connectTimeoutMs':
+        options.connectTimeoutMs = integer(name, value);
+        break;
+      case 'maxBufferedPublishes':
+        options.maxBufferedPublishes = integer(name, value);
+        break;
+      case 'maxMessageBytes':
+        options.maxMessageBytes = integer(name, value);
+        break;
+      default:
+        if (!AMQPLIB_PARAMS.has(name)) {
+          throw new ConfigError(
+            `rabbitmq: unknown URL parameter "${name}" (known: maxPriority, queueType, deliveryLimit, confirm, ` +
+              `messageExpiration, exactDeliveryCount, publishTimeoutMs, connectTimeoutMs, maxBufferedPublishes, maxMessageBytes, ${[...AMQPLIB_PARAMS].join(', ')})`,
+          );
+        }
+        keep.append(name, value);
+    }
+  }
+  parsed.search = keep.toString();
+  options.url = parsed.toString();
+  return options;
+}
+
+/**
+ * The factory the CLIs use to pick this adapter by URL scheme: `amqp://` or `amqps://` (TLS),
+ * with user, password and vhost in the URL as usual, and the adapter's options as query
+ * parameters, e.g. `amqp://user:pass@host:5672/%2F?maxPriority=10` or `?queueType=quorum`.
+ * Throws {@link ConfigError} for another scheme or an unknown parameter.
+ */
+export function createBroker(url: string): Broker {
+  return new RabbitMQBroker(optionsFromUrl(url));
+}
