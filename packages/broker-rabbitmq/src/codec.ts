@@ -73,7 +73,7 @@ export function taskPublishOptions(
     contentType: properties.content_type,
     contentEncoding: properties.content_encoding,
     deliveryMode: properties.delivery_mode,
-    priority: properties.priority,
+    ...(properties.priority === null ? {} : { priority: properties.priority }),
     correlationId: properties.correlation_id,
     replyTo: properties.reply_to,
   };

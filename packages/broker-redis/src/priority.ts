@@ -10,8 +10,9 @@ export type PriorityStep = (typeof PRIORITY_STEPS)[number];
  * Core priority (0..9, 9 most urgent, AMQP sense) to the value kombu stores in
  * `properties.priority` on Redis, where 0 is served first.
  */
-export function toWirePriority(corePriority: number): number {
-  return 9 - clampPriority(corePriority);
+export function toWirePriority(corePriority: number | null): number {
+  // No priority set: kombu's default (0), the main list — where Python producers' messages go too.
+  return corePriority === null ? 0 : 9 - clampPriority(corePriority);
 }
 
 /** The value in a Redis envelope (missing means 0, as kombu reads it) back to core priority. */

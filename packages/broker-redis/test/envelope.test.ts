@@ -27,6 +27,15 @@ describe('kombu envelope', () => {
     expect([0, 2, 3, 5, 6, 8, 9].map(stepForWire)).toEqual([0, 0, 3, 3, 6, 6, 9]);
   });
 
+  it('puts a message with no priority on the main list, next to what Python producers send by default', () => {
+    const message = createTaskMessage({ task: 'tasks.add' });
+    expect(message.properties.priority).toBeNull();
+    const { raw, step } = encodeEnvelope('celery', message);
+    expect(step).toBe(0);
+    expect((JSON.parse(raw) as { properties: { priority: number } }).properties.priority).toBe(0);
+    expect(toWirePriority(null)).toBe(0);
+  });
+
   it('refuses what a Celery worker would refuse', () => {
     const pickled = JSON.stringify({
       body: 'gAN9',

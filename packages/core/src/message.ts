@@ -53,12 +53,16 @@ export interface TaskHeaders {
   [extra: string]: unknown;
 }
 
-/** Message properties, transport-neutral. `priority` is 0..9 with 9 most urgent (AMQP sense). */
+/** Message properties, transport-neutral. */
 export interface TaskProperties {
   correlation_id: string;
   reply_to: string;
   delivery_mode: 1 | 2;
-  priority: number;
+  /**
+   * 0..9 with 9 most urgent (AMQP sense), or `null` when the producer set none: each broker then uses
+   * its native default, as Celery does (RabbitMQ: lowest; Redis: kombu's main list).
+   */
+  priority: number | null;
   content_type: 'application/json';
   content_encoding: 'utf-8';
 }
@@ -144,7 +148,7 @@ export function createTaskMessage(init: TaskMessageInit): TaskMessage {
       correlation_id: id,
       reply_to: '',
       delivery_mode: 2,
-      priority: clampPriority(init.priority),
+      priority: init.priority === undefined ? null : clampPriority(init.priority),
       content_type: 'application/json',
       content_encoding: 'utf-8',
     },

@@ -36,7 +36,7 @@ export function messageFromSignature(
     rootId: parent.rootId,
     group: opt<string>(o, 'group_id') ?? null,
     groupIndex: opt<number>(o, 'group_index') ?? null,
-    priority: opt<number>(o, 'priority') ?? 0,
+    ...(opt<number>(o, 'priority') !== undefined ? { priority: opt<number>(o, 'priority') as number } : {}),
     timeLimitMs: opt<number>(o, 'time_limit') ? (opt<number>(o, 'time_limit') as number) * 1000 : null,
     softTimeLimitMs: opt<number>(o, 'soft_time_limit')
       ? (opt<number>(o, 'soft_time_limit') as number) * 1000

@@ -84,7 +84,7 @@ function fillProperties(p: Record<string, unknown> | undefined, id: string): Tas
     correlation_id: str(props.correlation_id) ?? id,
     reply_to: str(props.reply_to) ?? '',
     delivery_mode: props.delivery_mode === 1 ? 1 : 2,
-    priority: clampPriority(typeof props.priority === 'number' ? props.priority : 0),
+    priority: typeof props.priority === 'number' ? clampPriority(props.priority) : null,
     content_type: 'application/json',
     content_encoding: 'utf-8',
   };

@@ -57,7 +57,8 @@ function encodeEntry(item: OutgoingMessage): Entry {
     properties: item.message.properties,
     body: item.message.body,
   });
-  return { raw, priority: item.message.properties.priority, deliveryCount: 0 };
+  // No priority set: RabbitMQ's default, the lowest level.
+  return { raw, priority: item.message.properties.priority ?? 0, deliveryCount: 0 };
 }
 
 class MemoryConsumer implements Consumer {

@@ -93,7 +93,9 @@ function buildMessage(
     expires,
     timeLimitMs: options.timeoutMs ?? d.timeoutMs ?? null,
     softTimeLimitMs: options.softTimeoutMs ?? d.softTimeoutMs ?? null,
-    priority: options.priority ?? d.priority ?? 0,
+    ...((options.priority ?? d.priority) !== undefined
+      ? { priority: (options.priority ?? d.priority) as number }
+      : {}),
     ignoreResult: options.ignoreResult ?? d.ignoreResult ?? false,
     headers,
     ...(options.taskId ? { id: options.taskId } : {}),
