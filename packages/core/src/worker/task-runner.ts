@@ -160,13 +160,15 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
     throw error;
   }
 
-  if (deps.trackStarted) {
-    await store(
-      deps,
-      message,
-      buildMeta(TaskState.STARTED, id, { pid: process.pid, hostname: deps.hostname }, { message }),
-    );
-  }
+  // STARTED is written while the handler runs (not before): it is informational, and awaiting it
+  // would add a round trip to every task. The final store waits for it, so the order holds.
+  const startedWrite = deps.trackStarted
+    ? store(
+        deps,
+        message,
+        buildMeta(TaskState.STARTED, id, { pid: process.pid, hostname: deps.hostname }, { message }),
+      ).catch((error: unknown) => deps.events.emit('worker-error', { error }))
+    : undefined;
   deps.events.emit('task-started', { uuid: id, name });
   const started = performance.now();
   const [hardS, softS] = message.headers.timelimit;
@@ -193,6 +195,7 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
     deps.shutdown,
   );
   const runtimeMs = performance.now() - started;
+  await startedWrite;
 
   if (outcome.kind === 'returned') {
     let result: unknown;
