@@ -61,3 +61,26 @@ export async function cleanRun(redis: Redis, runId: string): Promise<number> {
 export function resultKeys(ids: readonly string[]): string[] {
   return ids.map((id) => `celery-task-meta-${id}`);
 }
+
+/** Calls per command from `INFO commandstats` (e.g. `{ evalsha: 1200, mget: 40 }`). */
+export async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+  const info = await redis.info('commandstats');
+  const calls = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1] as string, Number(m[2]));
+  return calls;
+}
+
+/** Commands per task between two `commandCalls` snapshots, largest first (the snapshots' own INFO excluded). */
+export function commandsPerTask(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  tasks: number,
+): { total: number; top: [string, number][] } {
+  const diff: [string, number][] = [];
+  for (const [cmd, n] of after) {
+    const d = n - (before.get(cmd) ?? 0) - (cmd === 'info' ? 1 : 0);
+    if (d > 0) diff.push([cmd, d / tasks]);
+  }
+  diff.sort((a, b) => b[1] - a[1]);
+  return { total: diff.reduce((s, [, v]) => s + v, 0), top: diff };
+}

@@ -9,6 +9,8 @@ export interface ScenarioContext {
   /** An admin connection for measurements (INFO, LLEN) and clean-up. */
   readonly redis: Redis;
   readonly log: (line: string) => void;
+  /** Numbers one scenario leaves for a later one (e.g. our rates, compared with the Redis ceiling). */
+  readonly shared: Map<string, number>;
 }
 
 /** A benchmark scenario: runs its measurements and describes them for the report. */

@@ -1,7 +1,8 @@
 /** Nearest-rank percentile of an ascending array (`p` in 0..100). NaN when empty. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
+  // The epsilon keeps float noise (99.9 / 100 * 1000 = 999.0000000000001) from moving up a rank.
+  const rank = Math.ceil((p / 100) * sorted.length - 1e-9);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
 }
 
@@ -50,7 +51,7 @@ export function formatRatio(r: number): string {
 /** Formats a number for a table: thousands separators, `digits` decimals. */
 export function formatNumber(v: number, digits?: number): string {
   if (!Number.isFinite(v)) return '—';
-  const d = digits ?? (Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2);
+  const d = digits ?? (Number.isInteger(v) || Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2);
   return v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 }
 

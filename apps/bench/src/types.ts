@@ -23,6 +23,8 @@ export interface BarChart {
   readonly title: string;
   readonly unit: string;
   readonly bars: readonly Bar[];
+  /** Logarithmic axis, for values spanning orders of magnitude (e.g. latency under overload). */
+  readonly log?: boolean;
 }
 
 /** A line chart: one or more series of (x, y) points. */

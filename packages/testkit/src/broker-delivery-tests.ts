@@ -126,6 +126,7 @@ export function deliveryTests(ctx: BrokerSuiteContext): void {
     const producer = await ctx.broker();
     const queue = uniqueName();
     const counts = [0, 0];
+    const acks: Promise<void>[] = [];
     const consumers = await Promise.all(
       [0, 1].map(async (i) => {
         const b = await ctx.broker();
@@ -135,7 +136,7 @@ export function deliveryTests(ctx: BrokerSuiteContext): void {
           onDelivery: (d) => {
             counts[i] = (counts[i] ?? 0) + 1;
             // Slow settle: a busy consumer must not hoard what the other could take.
-            setTimeout(() => void d.ack(), 20);
+            setTimeout(() => acks.push(d.ack()), 20);
           },
         });
       }),
@@ -146,6 +147,9 @@ export function deliveryTests(ctx: BrokerSuiteContext): void {
       timeoutMs: 30_000,
       what: 'all 40 processed',
     });
+    // Settle everything before closing, so no acknowledgement races the shutdown.
+    await waitFor(() => acks.length === 40, { what: 'all 40 acknowledged' });
+    await Promise.all(acks);
     expect(Math.min(...counts)).toBeGreaterThanOrEqual(8);
     await Promise.all(consumers.map((c) => c.close()));
   });
@@ -156,15 +160,17 @@ export function deliveryTests(ctx: BrokerSuiteContext): void {
     const messages = Array.from({ length: 500 }, (_, i) => testMessage({ kwargs: { i } }));
     await broker.publishMany(messages.map((message) => ({ queue, message })));
     const seen = new Map<string, number>();
+    const acks: Promise<void>[] = [];
     const consumer = await broker.consume({
       queues: [queue],
       prefetch: 50,
       onDelivery: (d) => {
         seen.set(idOf(d), (seen.get(idOf(d)) ?? 0) + 1);
-        void d.ack();
+        acks.push(d.ack());
       },
     });
     await waitFor(() => seen.size === 500, { timeoutMs: 30_000, what: '500 deliveries' });
+    await Promise.all(acks);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
     expect(new Set(seen.keys())).toEqual(new Set(messages.map((m) => m.headers.id)));
     await consumer.close();

@@ -21,6 +21,8 @@ export interface WorkerGroupOptions {
   readonly sampleMs?: number;
   /** Called with the summed count on every progress report. */
   readonly onProgress?: (count: number) => void;
+  /** Called right after the start signal went to every process (e.g. to begin producing). */
+  readonly onStarted?: () => void;
   /** Extra node flags for the children (e.g. `--cpu-prof`). */
   readonly execArgv?: readonly string[];
 }
@@ -128,6 +130,7 @@ export async function runWorkerGroup(options: WorkerGroupOptions): Promise<Worke
   }
   const startedAt = nowMs();
   for (const c of children) c.proc.send({ type: 'start' });
+  options.onStarted?.();
   let timedOut = false;
   await waitFor(
     children,
@@ -141,6 +144,13 @@ export async function runWorkerGroup(options: WorkerGroupOptions): Promise<Worke
   await waitFor(children, (c) => c.done !== undefined || c.proc.exitCode !== null, 30_000, 'stopped').catch(
     () => {},
   );
+  // Let them exit by themselves (a CPU profile is written at exit), then make sure.
+  await waitFor(
+    children,
+    (c) => c.proc.exitCode !== null || c.proc.signalCode !== null,
+    10_000,
+    'exited',
+  ).catch(() => {});
   killAll();
   if (fatal.length && children.every((c) => !c.done)) throw new Error(fatal[0]);
   const done = children.map((c) => c.done).filter((d) => d !== undefined);

@@ -60,9 +60,14 @@ async function main(): Promise<void> {
       await runner.stop().catch((e: unknown) => errors.push(`stop: ${String(e)}`));
       const times: number[] = [];
       for (const c of [...chunks, chunk.subarray(0, used)]) for (const t of c) times.push(t);
-      send({ type: 'done', count, failed, times, firstAt, lastAt, samples, errors });
-      process.disconnect?.();
-      setTimeout(() => process.exit(0), 200).unref();
+      // Disconnect only once the (possibly large) message is flushed, or it is lost.
+      process.send?.(
+        { type: 'done', count, failed, times, firstAt, lastAt, samples, errors } satisfies ChildMessage,
+        () => {
+          process.disconnect?.();
+          setTimeout(() => process.exit(0), 200).unref();
+        },
+      );
     }
   });
   send({ type: 'ready' });

@@ -1,0 +1,149 @@
+import type { ChildSpec } from '../child/protocol.js';
+import { runWorkerGroup } from '../child/spawn-workers.js';
+import type { BenchConfig } from '../config.js';
+import { startCeleryWorkers, watchCeleryResults } from '../peers/celery.js';
+import { prefillBee, prefillBull, prefillCeleriac } from '../prefill.js';
+import {
+  commandCalls,
+  commandsPerTask,
+  deleteKeys,
+  deleteMatching,
+  openRedis,
+  resultKeys,
+} from '../redis-tools.js';
+import type { ScenarioContext } from '../scenario-kit.js';
+import { windowRate } from '../stats.js';
+
+/** The Redis systems a drain can run. */
+export type DrainSystem = 'Celeriac' | 'BullMQ' | 'bee-queue' | 'Celery';
+
+/** What one drain measured. */
+export interface DrainResult {
+  /** Tasks per second over the measured window (warm-up completions excluded). */
+  readonly rate: number;
+  readonly count: number;
+  /** From the start signal to the last completion, ms. */
+  readonly totalMs: number;
+  /** Highest RSS of any worker process, bytes (NaN for Celery). */
+  readonly peakRss: number;
+  readonly failed: number;
+  /** Redis commands per task during the drain, from `INFO commandstats` (whole server). */
+  readonly commands?: { total: number; top: [string, number][] };
+}
+
+/** Share of completions treated as warm-up and left out of the rate. */
+export const WARMUP_SHARE = 0.05;
+
+function specFor(config: BenchConfig, system: DrainSystem, queue: string, concurrency: number): ChildSpec {
+  if (system === 'Celeriac')
+    return {
+      system: 'celeriac',
+      brokerUrl: config.redisUrl,
+      backendUrl: config.backendUrl,
+      queue,
+      concurrency,
+    };
+  if (system === 'BullMQ') return { system: 'bullmq', redisUrl: config.redisUrl, queue, concurrency };
+  return { system: 'bee-queue', redisUrl: config.redisUrl, queue, concurrency };
+}
+
+async function drainCelery(
+  ctx: ScenarioContext,
+  queue: string,
+  count: number,
+  concurrency: number,
+  processes: number,
+): Promise<DrainResult> {
+  const { celeryPython, redisUrl } = ctx.config;
+  if (!celeryPython) throw new Error('Python Celery is not installed (scripts/services up celery)');
+  const { celeryEnqueue } = await import('../peers/celery.js');
+  const staging = `${queue}-staging`;
+  const prefix = `${queue}-id`;
+  await celeryEnqueue(celeryPython, redisUrl, staging, count, { idPrefix: prefix });
+  const subscriber = openRedis(redisUrl);
+  try {
+    const workers = await startCeleryWorkers({
+      python: celeryPython,
+      redisUrl,
+      queue,
+      concurrency,
+      processes,
+      subscriber,
+      readyChannel: `${queue}-ready`,
+    });
+    try {
+      const watch = await watchCeleryResults(subscriber, prefix, count);
+      const before = await commandCalls(ctx.redis);
+      const startedAt = performance.timeOrigin + performance.now();
+      // Every worker is consuming: hand them the whole backlog at once (RENAME is atomic).
+      await ctx.redis.rename(staging, queue);
+      const { times, complete } = await watch.finish(Math.max(60_000, count * 20));
+      const commands = commandsPerTask(before, await commandCalls(ctx.redis), count);
+      if (!complete) throw new Error(`only ${times.length} of ${count} Celery results arrived`);
+      const w = windowRate(times, Math.ceil(count * WARMUP_SHARE));
+      return {
+        rate: w.rate,
+        count: times.length,
+        totalMs: (times[times.length - 1] ?? 0) - startedAt,
+        peakRss: Number.NaN,
+        failed: 0,
+        commands,
+      };
+    } finally {
+      await workers.stop();
+    }
+  } finally {
+    subscriber.disconnect();
+    await deleteMatching(ctx.redis, `celery-task-meta-${prefix}-*`);
+  }
+}
+
+/**
+ * Pre-fills a fresh queue with `count` no-op tasks, then drains it with `processes` worker
+ * processes of `concurrency` each, results stored, and measures the rate over the window.
+ */
+export async function drain(
+  ctx: ScenarioContext,
+  system: DrainSystem,
+  queue: string,
+  count: number,
+  concurrency: number,
+  processes: number,
+): Promise<DrainResult> {
+  const { config } = ctx;
+  try {
+    if (system === 'Celery') return await drainCelery(ctx, queue, count, concurrency, processes);
+    let ids: string[] = [];
+    if (system === 'Celeriac') ids = await prefillCeleriac(config.redisUrl, queue, count);
+    else if (system === 'BullMQ') await prefillBull(config.redisUrl, queue, count);
+    else await prefillBee(config.redisUrl, queue, count);
+    try {
+      const before = await commandCalls(ctx.redis);
+      const r = await runWorkerGroup({
+        spec: specFor(config, system, queue, concurrency),
+        processes,
+        expected: count,
+        timeoutMs: Math.max(60_000, count * 10),
+      });
+      const commands = commandsPerTask(before, await commandCalls(ctx.redis), count);
+      if (r.count < count)
+        throw new Error(
+          `only ${r.count} of ${count} tasks completed${r.errors[0] ? ` (${r.errors[0]})` : ''}`,
+        );
+      const w = windowRate(r.times, Math.ceil(count * WARMUP_SHARE));
+      const peakRss = Math.max(...r.samples.flat().map((s) => s.rss));
+      return {
+        rate: w.rate,
+        count: r.count,
+        totalMs: r.lastAt - r.startedAt,
+        peakRss,
+        failed: r.failed,
+        commands,
+      };
+    } finally {
+      if (ids.length) await deleteKeys(ctx.redis, resultKeys(ids));
+    }
+  } finally {
+    await deleteMatching(ctx.redis, `*${queue}*`);
+  }
+}

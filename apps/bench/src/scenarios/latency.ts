@@ -1,0 +1,311 @@
+import { createClient } from '@celeriac/core/producer';
+import { QueueEvents } from 'bullmq';
+import { noop, openBackend, openBroker, probeBroker } from '../celeriac.js';
+import type { ChildSpec } from '../child/protocol.js';
+import { redisOptions } from '../child/runners.js';
+import { runWorkerGroup } from '../child/spawn-workers.js';
+import { uniqueName } from '../config.js';
+import { openBullQueue } from '../peers/bullmq.js';
+import { deleteKeys, deleteMatching, resultKeys } from '../redis-tools.js';
+import { Recorder, type Scenario, type ScenarioContext } from '../scenario-kit.js';
+import { formatRatio, percentile, ratio } from '../stats.js';
+import type { Bar, Cell, TargetCheck } from '../types.js';
+
+type System = 'Celeriac' | 'BullMQ';
+const WARMUP_S = 1;
+const CONCURRENCY = 100;
+
+/** Latency percentiles of one offered load. */
+interface LoadResult {
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+  /** Completions per second over the whole load. */
+  readonly achieved: number;
+  readonly samples: number;
+  readonly lost: number;
+  /** Slowest result during the warm-up second (not in the percentiles). */
+  readonly warmMax: number;
+}
+
+/** Sends `fire(i)` for i = 0..total-1 at `rate` per second, open loop; `fire` gets the intended send time. */
+async function paced(
+  rate: number,
+  total: number,
+  fire: (i: number, intended: number) => void,
+): Promise<void> {
+  const interval = 1000 / rate;
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor((performance.now() - t0) / interval) + 1);
+    while (sent < due) {
+      fire(sent, t0 + sent * interval);
+      sent++;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/**
+ * Runs one offered load against one system: a worker process (concurrency 100) on a fresh queue,
+ * this process enqueuing at `rate`/s and waiting for each result the way an application would.
+ * Latency runs from the intended send time (so a producer falling behind counts against it).
+ */
+async function load(ctx: ScenarioContext, system: System, rate: number): Promise<LoadResult> {
+  const { config } = ctx;
+  const seconds = config.sizes.latencySeconds;
+  const total = Math.round(rate * (WARMUP_S + seconds));
+  const skip = rate * WARMUP_S;
+  // How long the producer waits for a result before counting it as not seen.
+  const resultTimeoutMs = config.mode === 'quick' ? 10_000 : 30_000;
+  const queue = uniqueName(config, 'lat', system, String(rate));
+  const latencies: number[] = [];
+  let warmMax = 0;
+  let firstCounted = Number.POSITIVE_INFINITY;
+  let lastCounted = 0;
+  let lost = 0;
+  const pending: Promise<void>[] = [];
+  const ids: string[] = [];
+  let produce: () => Promise<void>;
+  let close: () => Promise<void>;
+  const record = (i: number, intended: number) => {
+    const lastDone = performance.now();
+    if (i < skip) {
+      warmMax = Math.max(warmMax, lastDone - intended);
+      return;
+    }
+    latencies.push(lastDone - intended);
+    firstCounted = Math.min(firstCounted, intended);
+    lastCounted = Math.max(lastCounted, lastDone);
+  };
+  let spec: ChildSpec;
+  if (system === 'Celeriac') {
+    const broker = await openBroker(config.redisUrl);
+    const backend = await openBackend(config.backendUrl);
+    const client = createClient({ broker, backend, defaultQueue: queue });
+    spec = {
+      system: 'celeriac',
+      brokerUrl: config.redisUrl,
+      backendUrl: config.backendUrl,
+      queue,
+      concurrency: CONCURRENCY,
+    };
+    produce = () =>
+      paced(rate, total, (i, intended) => {
+        pending.push(
+          client
+            .enqueue(noop, { i })
+            .then((h) => {
+              ids.push(h.id);
+              return h.result({ timeoutMs: resultTimeoutMs });
+            })
+            .then(
+              () => record(i, intended),
+              () => void lost++,
+            ),
+        );
+      });
+    close = () => client.close();
+  } else {
+    const q = await openBullQueue(config.redisUrl, queue);
+    const events = new QueueEvents(queue, { connection: redisOptions(config.redisUrl) });
+    await events.waitUntilReady();
+    const waiting = new Map<string, { i: number; intended: number; resolve: () => void }>();
+    events.on('completed', ({ jobId }) => {
+      const w = waiting.get(jobId);
+      if (!w) return;
+      waiting.delete(jobId);
+      record(w.i, w.intended);
+      w.resolve();
+    });
+    spec = { system: 'bullmq', redisUrl: config.redisUrl, queue, concurrency: CONCURRENCY };
+    produce = () =>
+      paced(rate, total, (i, intended) => {
+        const jobId = `j${i}`;
+        pending.push(
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(
+              () => {
+                if (waiting.delete(jobId)) lost++;
+                resolve();
+              },
+              resultTimeoutMs + (total / rate) * 1000,
+            );
+            waiting.set(jobId, {
+              i,
+              intended,
+              resolve: () => {
+                clearTimeout(timer);
+                resolve();
+              },
+            });
+            q.add('noop', { i }, { jobId }).catch(() => {
+              waiting.delete(jobId);
+              lost++;
+              resolve();
+            });
+          }),
+        );
+      });
+    close = async () => {
+      await events.close();
+      await q.close();
+    };
+  }
+  let producing: Promise<void> = Promise.resolve();
+  try {
+    await runWorkerGroup({
+      spec,
+      processes: 1,
+      expected: total,
+      timeoutMs: (WARMUP_S + seconds) * 1000 + 60_000,
+      recordTimes: false,
+      onStarted: () => {
+        producing = produce();
+      },
+    });
+    await producing;
+    await Promise.all(pending);
+  } finally {
+    await close();
+    await deleteKeys(ctx.redis, resultKeys(ids));
+    await deleteMatching(ctx.redis, `*${queue}*`);
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    p999: percentile(latencies, 99.9),
+    max: latencies[latencies.length - 1] ?? Number.NaN,
+    achieved: (latencies.length * 1000) / (lastCounted - firstCounted),
+    samples: latencies.length,
+    lost,
+    warmMax,
+  };
+}
+
+/** Scenario 3: enqueue → result seen by the producer, at fixed offered loads. */
+export const latencyScenario: Scenario = {
+  id: 'latency',
+  title: '3. End-to-end latency at fixed offered load (Redis)',
+  async run(ctx) {
+    const rec = new Recorder(ctx.log);
+    const { sizes } = ctx.config;
+    const method =
+      `One worker process (concurrency ${CONCURRENCY}, results stored) on a fresh queue; this process enqueues one task at a time on an ` +
+      `open-loop schedule at the offered rate for ${WARMUP_S + sizes.latencySeconds} s and waits for every result the way an application would ` +
+      `(Celeriac: \`handle.result()\`; BullMQ: a \`QueueEvents\` 'completed' listener, as \`job.waitUntilFinished\` uses). Latency runs from the ` +
+      `*intended* send time to the moment the producer sees the result, so a producer that falls behind is charged for it. The first ` +
+      `${WARMUP_S} s is warm-up and not counted. Milliseconds. A result not seen within 30 s (quick mode: 10 s) is counted under "results not seen" and left out of the percentiles.`;
+    const probe = await probeBroker(ctx.config.redisUrl, uniqueName(ctx.config, 'probe'));
+    const results = new Map<string, LoadResult>();
+    for (const rate of sizes.latencyRates) {
+      for (const system of ['Celeriac', 'BullMQ'] as const) {
+        const label = `${system} ${rate.toLocaleString('en-US')}/s`;
+        if (system === 'Celeriac' && probe) {
+          rec.skipped.push(`${label}: ${probe}`);
+          continue;
+        }
+        const r = await rec.attempt(label, () => load(ctx, system, rate));
+        if (!r) continue;
+        results.set(`${system}/${rate}`, r);
+        for (const v of [r.p50, r.p99, r.p999, r.max, r.achieved]) rec.keep(v);
+        if (r.lost) rec.notes.push(`${label}: ${r.lost} result(s) not seen in time`);
+        if (r.warmMax > 1000)
+          rec.notes.push(
+            `${label}: the slowest result of the warm-up second took ${Math.round(r.warmMax)} ms`,
+          );
+      }
+    }
+    const rows: Cell[][] = [];
+    const bars: Bar[] = [];
+    for (const rate of sizes.latencyRates) {
+      for (const system of ['Celeriac', 'BullMQ'] as const) {
+        const r = results.get(`${system}/${rate}`);
+        rows.push([
+          `${rate.toLocaleString('en-US')}/s`,
+          system,
+          r?.p50 ?? null,
+          r?.p99 ?? null,
+          r?.p999 ?? null,
+          r?.max ?? null,
+          r?.achieved ?? null,
+          r?.samples ?? null,
+          r ? r.lost : null,
+        ]);
+        if (r) {
+          bars.push({ group: `${rate / 1000}k/s p50`, series: system, value: r.p50 });
+          bars.push({ group: `${rate / 1000}k/s p99`, series: system, value: r.p99 });
+        }
+      }
+      const ours = results.get(`Celeriac/${rate}`);
+      const bull = results.get(`BullMQ/${rate}`);
+      rows.push([
+        `${rate.toLocaleString('en-US')}/s`,
+        'Celeriac ÷ BullMQ',
+        formatRatio(ratio(ours?.p50, bull?.p50)),
+        formatRatio(ratio(ours?.p99, bull?.p99)),
+        formatRatio(ratio(ours?.p999, bull?.p999)),
+        formatRatio(ratio(ours?.max, bull?.max)),
+        formatRatio(ratio(ours?.achieved, bull?.achieved)),
+        '',
+        '',
+      ]);
+    }
+    const ours1k = results.get('Celeriac/1000');
+    const bull1k = results.get('BullMQ/1000');
+    const ours5k = results.get('Celeriac/5000');
+    const targets: TargetCheck[] = [
+      {
+        name: 'e2e p99 at 1k/s ≤ BullMQ p99',
+        held: ours1k && bull1k ? ours1k.p99 <= bull1k.p99 : null,
+        detail:
+          ours1k && bull1k
+            ? `${ours1k.p99.toFixed(2)} ms vs ${bull1k.p99.toFixed(2)} ms`
+            : 'not measured in this run',
+      },
+      {
+        name: 'e2e p99 at 5k/s < 10 ms',
+        held: ours5k ? ours5k.p99 < 10 : null,
+        detail: ours5k
+          ? `${ours5k.p99.toFixed(2)} ms (requirement < 50 ms: ${ours5k.p99 < 50 ? 'met' : 'not met'})${
+              ours5k.p99 >= 10 && ours5k.achieved < 0.95 * 5000
+                ? `; the pipeline completed only ${Math.round(ours5k.achieved).toLocaleString('en-US')} of the 5,000 tasks/s offered, so tasks queued up and the latency is mostly queueing delay (compare the drain rates of scenario 2 and the profiles in "Hot spots")`
+                : ''
+            }`
+          : 'not measured in this run',
+      },
+    ];
+    return {
+      id: this.id,
+      title: this.title,
+      method,
+      tables: [
+        {
+          columns: [
+            'offered load',
+            'system',
+            'p50 (ms)',
+            'p99 (ms)',
+            'p99.9 (ms)',
+            'max (ms)',
+            'achieved (tasks/s)',
+            'samples',
+            'results not seen',
+          ],
+          rows,
+          digits: [undefined, undefined, 2, 2, 2, 1, 0, 0, 0],
+        },
+      ],
+      charts: [
+        { kind: 'bar', title: 'End-to-end latency (ms, lower is better)', unit: 'ms', bars, log: true },
+      ],
+      targets,
+      notes: rec.notes,
+      numbers: rec.numbers,
+      skipped: rec.skipped,
+    };
+  },
+};

@@ -1,0 +1,164 @@
+import { probeBroker } from '../celeriac.js';
+import { uniqueName } from '../config.js';
+import { Recorder, type Scenario } from '../scenario-kit.js';
+import { formatRatio, mib, ratio } from '../stats.js';
+import type { Bar, Cell, TargetCheck } from '../types.js';
+import { type DrainResult, type DrainSystem, drain, WARMUP_SHARE } from './drain.js';
+
+const SYSTEMS: readonly DrainSystem[] = ['Celeriac', 'BullMQ', 'bee-queue', 'Celery'];
+const CONFIGS = [
+  { concurrency: 1, processes: 1 },
+  { concurrency: 1, processes: 4 },
+  { concurrency: 100, processes: 1 },
+  { concurrency: 100, processes: 4 },
+] as const;
+
+/** Scenario 2: a pre-filled queue drained by worker processes, no-op task, results stored. */
+export const workerThroughputScenario: Scenario = {
+  id: 'worker-throughput',
+  title: '2. Worker throughput, no-op task, results stored (Redis)',
+  async run(ctx) {
+    const rec = new Recorder(ctx.log);
+    const { sizes } = ctx.config;
+    const method =
+      `A fresh queue is pre-filled, then drained by 1 or 4 worker processes (separate Node processes of this bench; ` +
+      `Celery: \`celery worker --pool threads\` processes) with concurrency 1 or 100 each, started together once all are connected. ` +
+      `Results are stored (Celeriac: Redis result backend; BullMQ: completed jobs kept with their return value; ` +
+      `bee-queue: jobs kept, result published; Celery: Redis result backend). Rate = completions over the window from the ` +
+      `${Math.round(WARMUP_SHARE * 100)}% mark to the last completion (timestamps taken at completion). ` +
+      `Tasks per run: c=1 ${sizes.drainC1.toLocaleString('en-US')}, c=100 ${sizes.drainC100.toLocaleString('en-US')} ` +
+      `(Celery ${sizes.drainCeleryC1.toLocaleString('en-US')} / ${sizes.drainCeleryC100.toLocaleString('en-US')}).`;
+    const probe = await probeBroker(ctx.config.redisUrl, uniqueName(ctx.config, 'probe'));
+    const results = new Map<string, DrainResult>();
+    for (const { concurrency, processes } of CONFIGS) {
+      for (const system of SYSTEMS) {
+        const label = `${system} c=${concurrency} × ${processes} process${processes > 1 ? 'es' : ''}`;
+        if (system === 'Celeriac' && probe) {
+          rec.skipped.push(`${label}: ${probe}`);
+          continue;
+        }
+        const count =
+          system === 'Celery'
+            ? concurrency === 1
+              ? sizes.drainCeleryC1
+              : sizes.drainCeleryC100
+            : concurrency === 1
+              ? sizes.drainC1
+              : sizes.drainC100;
+        const queue = uniqueName(ctx.config, 'drain', system, `c${concurrency}`, `p${processes}`);
+        const r = await rec.attempt(label, () => drain(ctx, system, queue, count, concurrency, processes));
+        if (r) {
+          results.set(`${system}/${concurrency}/${processes}`, r);
+          rec.keep(r.rate);
+          if (r.failed) rec.notes.push(`${label}: ${r.failed} task(s) failed`);
+        }
+      }
+    }
+    const rows: Cell[][] = [];
+    const rssRows: Cell[][] = [];
+    const bars: Bar[] = [];
+    for (const { concurrency, processes } of CONFIGS) {
+      const group = `c=${concurrency}, ${processes} proc`;
+      const rs = SYSTEMS.map((s) => results.get(`${s}/${concurrency}/${processes}`));
+      const rates = rs.map((r) => r?.rate ?? null);
+      SYSTEMS.forEach((s, k) => {
+        const v = rates[k];
+        if (v != null) bars.push({ group, series: s, value: v });
+      });
+      const [ours, bull, bee, celery] = rates;
+      rows.push([
+        group,
+        ...rates,
+        formatRatio(ratio(ours, bull)),
+        formatRatio(ratio(ours, bee)),
+        formatRatio(ratio(ours, celery)),
+      ]);
+      rssRows.push([group, ...rs.slice(0, 3).map((r) => (r ? mib(r.peakRss) : null))]);
+    }
+    for (const [key, r] of results)
+      if (key.startsWith('Celeriac/')) ctx.shared.set(`drain/${key.slice(9)}`, r.rate);
+    const cmdRows: Cell[][] = SYSTEMS.map((system) => {
+      const c = results.get(`${system}/100/1`)?.commands;
+      return [
+        system,
+        c ? c.total : null,
+        c
+          ? c.top
+              .slice(0, 6)
+              .map(([cmd, n]) => `${cmd} ${n.toFixed(2)}`)
+              .join(', ')
+          : '',
+      ];
+    });
+    const perTask = (s: DrainSystem) => results.get(`${s}/100/1`)?.commands?.total;
+    const why = (ours: number | undefined, bull: number | undefined): string => {
+      const a = perTask('Celeriac');
+      const b = perTask('BullMQ');
+      const parts: string[] = [];
+      if (a !== undefined && b !== undefined)
+        parts.push(
+          `Celeriac sent ${a.toFixed(1)} Redis commands per task vs BullMQ's ${b.toFixed(1)} (table below)`,
+        );
+      if (ours !== undefined && bull !== undefined) parts.push('see the worker profile in "Hot spots"');
+      return parts.join('; ');
+    };
+    const targets: TargetCheck[] = [];
+    for (const processes of [1, 4]) {
+      const ours = results.get(`Celeriac/100/${processes}`)?.rate;
+      const bull = results.get(`BullMQ/100/${processes}`)?.rate;
+      const r = ratio(ours, bull);
+      targets.push({
+        name: `Worker throughput c=100, ${processes} process${processes > 1 ? 'es' : ''}, results stored ≥ 2× BullMQ`,
+        held: Number.isFinite(r) ? r >= 2 : null,
+        detail: Number.isFinite(r)
+          ? `${formatRatio(r)} (${Math.round(ours ?? 0).toLocaleString('en-US')} vs ${Math.round(bull ?? 0).toLocaleString('en-US')} tasks/s)${r >= 2 ? '' : `; ${why(ours, bull)}`}`
+          : 'not measured in this run',
+      });
+    }
+    return {
+      id: this.id,
+      title: this.title,
+      method,
+      tables: [
+        {
+          columns: [
+            'concurrency × processes',
+            'Celeriac (tasks/s)',
+            'BullMQ',
+            'bee-queue',
+            'Celery',
+            '÷ BullMQ',
+            '÷ bee-queue',
+            '÷ Celery',
+          ],
+          rows,
+        },
+        {
+          title: 'Peak RSS of one worker process (MiB)',
+          columns: ['concurrency × processes', 'Celeriac', 'BullMQ', 'bee-queue'],
+          rows: rssRows,
+          digits: [undefined, 1, 1, 1],
+        },
+        {
+          title:
+            'Redis commands per task, c=100, 1 process (INFO commandstats over the drain; the whole server, so other clients add a little)',
+          columns: ['system', 'commands per task', 'most frequent (per task)'],
+          rows: cmdRows,
+          digits: [undefined, 2],
+        },
+      ],
+      charts: [
+        {
+          kind: 'bar',
+          title: 'Worker throughput, results stored (tasks/s, higher is better)',
+          unit: 'tasks/s',
+          bars,
+        },
+      ],
+      targets,
+      notes: rec.notes,
+      numbers: rec.numbers,
+      skipped: rec.skipped,
+    };
+  },
+};
