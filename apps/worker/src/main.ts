@@ -53,6 +53,7 @@ const program = new Command('celeriac-worker')
   .option('--grace <ms>', 'shutdown grace period in ms', positiveInt, 30_000)
   .option('--hostname <name>', 'node name in results and events')
   .option('--events', 'send Celery events and heartbeats (for Flower, celery events)', false)
+  .option('--track-started', 'store STARTED when a task starts (one more write per task)', false)
   .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics', positiveInt)
   .showHelpAfterError();
 
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     hostname?: string;
     metricsPort?: number;
     events: boolean;
+    trackStarted: boolean;
   }>();
   const importer = (name: string) => import(name);
   const broker = await brokerFromUrl(o.broker, importer);
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
     concurrency: o.concurrency,
     shutdownGraceMs: o.grace,
     handleSignals: true,
+    trackStarted: o.trackStarted,
     ...(o.queue ? { queues: o.queue } : {}),
     ...(o.autoscale ? { autoscale: o.autoscale } : {}),
     ...(o.hostname ? { hostname: o.hostname } : {}),

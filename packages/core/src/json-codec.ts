@@ -34,8 +34,21 @@ function tagBytes(bytes: Uint8Array): { __type__: string; __value__: string } {
   }
 }
 
+/** True when `value` holds something plain JSON cannot carry as is (dates, bytes, tagged strings, bigints). */
+function needsReplacer(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value !== 'object') return typeof value === 'bigint';
+  if (value instanceof Date || value instanceof Uint8Array || isTaggedString(value)) return true;
+  // Very deep values: take the careful path rather than recurse further.
+  if (depth > 32) return true;
+  if (Array.isArray(value)) return value.some((v) => needsReplacer(v, depth + 1));
+  for (const key in value) if (needsReplacer((value as Record<string, unknown>)[key], depth + 1)) return true;
+  return false;
+}
+
 /** Serialises a value as kombu-compatible JSON. */
 export function encodeJson(value: unknown, options: EncodeJsonOptions = {}): string {
+  // Fast path: a replacer function costs on every value, and most payloads are plain JSON.
+  if (!needsReplacer(value)) return JSON.stringify(value);
   const tags = options.tags ?? true;
   return JSON.stringify(value, function replacer(this: Record<string, unknown>, key: string, v: unknown) {
     // `v` has already gone through toJSON (Date → string, Buffer → {type,data}); look at the raw value.
@@ -132,7 +145,8 @@ function stripNonFinite(text: string): string {
 /** Parses kombu JSON, decoding type tags. Throws `SyntaxError` on text that is not JSON. */
 export function decodeJson(text: string): unknown {
   try {
-    return JSON.parse(text, reviver);
+    // Fast path: without a tag there is nothing for the reviver to do.
+    return text.includes('"__type__"') ? JSON.parse(text, reviver) : JSON.parse(text);
   } catch (error) {
     if (/NaN|Infinity/.test(text)) return JSON.parse(stripNonFinite(text), reviver);
     throw error;

@@ -51,6 +51,14 @@ describe('kombu JSON codec', () => {
     expect(decodeJson('{"__type__": "set", "__value__": [1]}')).toEqual({ __type__: 'set', __value__: [1] });
   });
 
+  it('takes the plain path for plain values and the tagged path when any nested value needs it', () => {
+    expect(encodeJson({ a: [1, 'x', null, { b: true }] })).toBe('{"a":[1,"x",null,{"b":true}]}');
+    expect(JSON.parse(encodeJson({ a: [{ deep: [new Date(0)] }] }))).toEqual({
+      a: [{ deep: [{ __type__: 'datetime', __value__: '1970-01-01T00:00:00.000+00:00' }] }],
+    });
+    expect(encodeJson({ n: 10n })).toBe('{"n":10}');
+  });
+
   it('throws on text that is not JSON', () => {
     expect(() => decodeJson('{nope')).toThrow(SyntaxError);
   });

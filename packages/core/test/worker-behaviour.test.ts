@@ -64,7 +64,13 @@ describe('worker behaviour', () => {
   it('stores STARTED while a task runs when tracking is on', async () => {
     const broker = new MemoryBroker();
     const backend = new MemoryResultBackend();
-    const worker = createWorker({ broker, backend, tasks: [napImpl], hostname: 'w1@test' });
+    const worker = createWorker({
+      broker,
+      backend,
+      tasks: [napImpl],
+      hostname: 'w1@test',
+      trackStarted: true,
+    });
     workers.push(worker);
     await worker.start();
     const handle = await createClient({ broker, backend }).enqueue(nap, { ms: 300 });
@@ -72,6 +78,18 @@ describe('worker behaviour', () => {
     const status = await handle.status();
     expect(status.state).toBe('STARTED');
     expect(status.meta?.result).toMatchObject({ hostname: 'w1@test', pid: process.pid });
+  });
+
+  it('does not store STARTED by default (as Celery), so a running task reads PENDING', async () => {
+    const broker = new MemoryBroker();
+    const backend = new MemoryResultBackend();
+    const worker = createWorker({ broker, backend, tasks: [napImpl] });
+    workers.push(worker);
+    await worker.start();
+    const handle = await createClient({ broker, backend }).enqueue(nap, { ms: 300 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await handle.status()).state).toBe('PENDING');
+    expect(await handle.result({ timeoutMs: 5_000 })).toBe(300);
   });
 
   it('refuses two implementations of one task name', () => {

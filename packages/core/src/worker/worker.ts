@@ -32,7 +32,7 @@ export interface WorkerOptions {
   readonly prefetch?: number;
   /** On stop, how long running tasks get to finish before they are aborted and requeued. @default 30_000 */
   readonly shutdownGraceMs?: number;
-  /** Store STARTED when a task starts. @default true */
+  /** Store STARTED when a task starts (one more write per task). @default false, as Celery's `task_track_started` */
   readonly trackStarted?: boolean;
   /** Deliveries after which a message is dead-lettered as poison. @default 10 */
   readonly maxDeliveries?: number;
@@ -128,7 +128,7 @@ export function createWorker(options: WorkerOptions): Worker {
     backend,
     registry,
     hostname,
-    trackStarted: options.trackStarted ?? true,
+    trackStarted: options.trackStarted ?? false,
     maxDeliveries: options.maxDeliveries ?? 10,
     defaultRetry: options.defaultRetry,
     events,
