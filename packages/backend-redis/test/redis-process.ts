@@ -1,9 +1,7 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { probeTcp, waitFor } from '@celeriac/testkit';
+import { freePort, type OwnRedisServer, startRedisServer } from '@celeriac/testkit';
 
 /** Whether a `redis-server` binary is on PATH; under CI=true its absence is a failure. */
 export function redisServerAvailable(): boolean {
@@ -13,54 +11,14 @@ export function redisServerAvailable(): boolean {
   return ok;
 }
 
-/** A free loopback port (bound then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freePort };
 
 /** A throwaway redis-server started by a test. */
-export interface RedisProcess {
-  readonly port: number;
-  readonly dir: string;
-  stop(): Promise<void>;
-}
+export type RedisProcess = OwnRedisServer;
 
-/** Starts `redis-server` on `port` with `args`, no persistence, in a temporary directory. */
-export async function startRedis(port: number, args: readonly string[] = []): Promise<RedisProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'celeriac-redis-'));
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let exitedEarly = false;
-  void exited.then(() => {
-    exitedEarly = true;
-  });
-  await waitFor(
-    () => {
-      if (exitedEarly) throw new Error(`redis-server on ${port} exited at start (args: ${args.join(' ')})`);
-      return probeTcp('127.0.0.1', port, 200);
-    },
-    { timeoutMs: 10_000, what: `redis-server on ${port}` },
-  );
-  return {
-    port,
-    dir,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/** Starts `redis-server` on `port` with `args` (which must name the port), no persistence. */
+export function startRedis(port: number, args: readonly string[] = []): Promise<RedisProcess> {
+  return startRedisServer(port, ['--appendonly', 'no', ...args]);
 }
 
 /** A CA and a server certificate for 127.0.0.1 / localhost, made with openssl. */

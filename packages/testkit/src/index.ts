@@ -7,5 +7,6 @@
 export { type BrokerSuiteOptions, idOf, testMessage } from './broker-context.js';
 export { describeBroker } from './describe-broker.js';
 export { describeResultBackend, type ResultBackendSuiteOptions } from './describe-result-backend.js';
+export { freePort, type OwnRedisServer, startRedisServer } from './redis-server.js';
 export { probeTcp, requireService } from './services.js';
 export { sleep, uniqueName, waitFor } from './wait-for.js';
