@@ -14,6 +14,8 @@ ensure_pnpm() {
     npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "pnpm@$PNPM_VERSION" >&2
   fi
   PNPM=("$TOOLS_DIR/node_modules/.bin/pnpm")
+  # turbo looks the package manager up on PATH.
+  export PATH="$TOOLS_DIR/node_modules/.bin:$PATH"
 }
 
 bootstrap() {
