@@ -4,12 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { RemoteTaskError, type ResultBackend } from '@celeriac/core';
 import { createClient } from '@celeriac/core/producer';
 import { createWorker, sendCeleryEvents, type Worker } from '@celeriac/core/worker';
-import { requireService } from '@celeriac/testkit';
+import { requireCelery, requireService } from '@celeriac/testkit';
 import { demoTasks } from '@celeriac/worker-app/demo-implementations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const redisUrl = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const python = process.env.CELERIAC_CELERY_PYTHON ?? '';
+const python = requireCelery();
 const here = fileURLToPath(new URL('./interop/', import.meta.url));
 const up = await requireService('redis', redisUrl);
 if (!python && process.env.CI === 'true') {

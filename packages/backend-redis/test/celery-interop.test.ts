@@ -1,32 +1,16 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildMeta, NonRetriableError, TaskState } from '@celeriac/core';
-import { requireService, waitFor } from '@celeriac/testkit';
+import { requireCelery, requireService, waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backend, closeAll, REDIS_URL, raw } from './helpers.js';
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('./fixtures/celery-interop.py', import.meta.url));
-// `scripts/services up celery` creates this venv; CELERIAC_CELERY_PYTHON points elsewhere if needed.
-const PYTHON =
-  process.env.CELERIAC_CELERY_PYTHON ??
-  fileURLToPath(new URL('../../../.services/celery-venv/bin/python', import.meta.url));
-
-/** Like requireService, for the Python Celery venv: skip locally when missing, fail under CI. */
-function requireCelery(): boolean {
-  const ok = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import celery, redis']).status === 0;
-  if (!ok && process.env.CI === 'true') {
-    throw new Error(
-      `[celeriac:SERVICE_MISSING] Python Celery is not usable at ${PYTHON}; run: scripts/services up celery`,
-    );
-  }
-  return ok;
-}
-
-const up = (await requireService('redis', REDIS_URL)) && requireCelery();
+const PYTHON = requireCelery();
+const up = (await requireService('redis', REDIS_URL)) && PYTHON !== '';
 
 interface PythonOutcome {
   readonly ok: boolean;

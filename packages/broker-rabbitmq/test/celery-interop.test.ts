@@ -1,31 +1,13 @@
 import { execFile } from 'node:child_process';
-import { access } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createTaskMessage, type Delivery } from '@celeriac/core';
-import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireCelery, requireService, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AMQP_URL, BrokerFactory } from './support.js';
 
 const run = promisify(execFile);
-const PYTHON =
-  process.env.CELERIAC_CELERY_PYTHON ??
-  fileURLToPath(new URL('../../../.services/celery-venv/bin/python', import.meta.url));
-
-async function celeryAvailable(): Promise<boolean> {
-  const ok = await access(PYTHON).then(
-    () => true,
-    () => false,
-  );
-  if (!ok && process.env.CI === 'true') {
-    throw new Error(
-      `[celeriac:SERVICE_MISSING] Python Celery not found at ${PYTHON}; run: scripts/services up celery`,
-    );
-  }
-  return ok;
-}
-
-const up = (await requireService('rabbitmq', AMQP_URL)) && (await celeryAvailable());
+const PYTHON = requireCelery();
+const up = (await requireService('rabbitmq', AMQP_URL)) && PYTHON !== '';
 
 /** Runs Python with Celery against the same RabbitMQ; the script prints one JSON line. */
 async function python(script: string): Promise<Record<string, unknown>> {

@@ -1,22 +1,14 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTaskMessage, type Delivery } from '@celeriac/core';
-import { sleep, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireCelery, sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { RedisBroker } from '../src/index.js';
 import { startRedis } from './redis-server.js';
 
 const run = promisify(execFile);
-const venv = join(import.meta.dirname, '../../../.services/celery-venv/bin/python');
-const python = process.env.CELERIAC_CELERY_PYTHON || (existsSync(venv) ? venv : '');
-if (!python && process.env.CI === 'true') {
-  throw new Error(
-    '[celeriac:SERVICE_MISSING] Python Celery is not installed; run scripts/services up celery',
-  );
-}
+const python = requireCelery();
 
 /** kombu's own restore of messages held past the visibility timeout, as a Python worker runs it. */
 const RESTORE = `

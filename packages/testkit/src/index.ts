@@ -5,7 +5,13 @@
  * @packageDocumentation
  */
 export { type BrokerSuiteOptions, idOf, testMessage } from './broker-context.js';
+export { requireCelery } from './celery.js';
 export { describeBroker } from './describe-broker.js';
+export {
+  describeEventTransport,
+  type EventTransportSuiteOptions,
+  testHeartbeat,
+} from './describe-event-transport.js';
 export { describeResultBackend, type ResultBackendSuiteOptions } from './describe-result-backend.js';
 export { freePort, type OwnRedisServer, startRedisServer } from './redis-server.js';
 export { probeTcp, requireService } from './services.js';
