@@ -162,11 +162,18 @@ export function createClient(options: ClientOptions): Client {
       const [first, ...rest] = steps;
       const last = steps[steps.length - 1] as TypedSignature<AnyTaskContract>;
       const firstId = String(first.options.task_id ?? '') || undefined;
-      const message = buildMessage(first.task, { args: first.args, kwargs: first.kwargs }, undefined, {
+      // The first step's own queue (from its contract or signature options) wins over the call's.
+      const options: EnqueueOptions = {
         ...o,
         ...(firstId ? { taskId: firstId } : {}),
         ...(typeof first.options.queue === 'string' ? { queue: first.options.queue } : {}),
-      });
+      };
+      const message = buildMessage(
+        first.task,
+        { args: first.args, kwargs: first.kwargs },
+        undefined,
+        options,
+      );
       // Celery stores the remaining steps reversed: the next step is the last element.
       message.body[2] = {
         callbacks: null,
@@ -175,16 +182,7 @@ export function createClient(options: ClientOptions): Client {
         ...message.body[2],
         chain: [...rest].reverse(),
       };
-      await broker.publish(
-        outgoing(
-          message,
-          queueOf(undefined, {
-            ...o,
-            ...(typeof first.options.queue === 'string' ? { queue: first.options.queue } : {}),
-          }),
-          o,
-        ),
-      );
+      await broker.publish(outgoing(message, queueOf(undefined, options), o));
       return createHandle(String(last.options.task_id ?? message.headers.id), last.task, backend, undefined);
     },
     async group(members) {

@@ -39,9 +39,17 @@ const notRegistered = (name: string): ExceptionInfo => ({
   exc_module: 'celery.exceptions',
 });
 
-async function store(deps: RunnerDeps, message: TaskMessage, meta: ResultMeta): Promise<void> {
+/** Stores a state of the message's task; the meta is built only when there is somewhere to store it. */
+async function store(
+  deps: RunnerDeps,
+  message: TaskMessage,
+  state: TaskState,
+  value: unknown,
+  status?: string,
+): Promise<void> {
   if (!deps.backend || message.headers.ignore_result) return;
-  await deps.backend.store(meta);
+  const meta = buildMeta(state, message.headers.id, value, { message });
+  await deps.backend.store(status ? { ...meta, status } : meta);
 }
 
 /** Rejects a message for good: a FAILURE result (so waiters fail fast) and a dead letter with the reason. */
@@ -118,16 +126,11 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
 
   const expires = parseCeleryDate(message.headers.expires);
   if (expires && expires.getTime() <= Date.now()) {
-    await store(
-      deps,
-      message,
-      buildMeta(
-        TaskState.REVOKED,
-        id,
-        { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' },
-        { message },
-      ),
-    );
+    await store(deps, message, TaskState.REVOKED, {
+      exc_type: 'TaskRevokedError',
+      exc_message: ['expired'],
+      exc_module: 'celery.exceptions',
+    });
     await d.ack();
     deps.events.emit('task-revoked', { uuid: id, name, expired: true });
     return;
@@ -163,11 +166,9 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
   // STARTED is written while the handler runs (not before): it is informational, and awaiting it
   // would add a round trip to every task. The final store waits for it, so the order holds.
   const startedWrite = deps.trackStarted
-    ? store(
-        deps,
-        message,
-        buildMeta(TaskState.STARTED, id, { pid: process.pid, hostname: deps.hostname }, { message }),
-      ).catch((error: unknown) => deps.events.emit('worker-error', { error }))
+    ? store(deps, message, TaskState.STARTED, { pid: process.pid, hostname: deps.hostname }).catch(
+        (error: unknown) => deps.events.emit('worker-error', { error }),
+      )
     : undefined;
   deps.events.emit('task-started', { uuid: id, name });
   const started = performance.now();
@@ -186,8 +187,7 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
         parentId: message.headers.parent_id,
         headers: message.headers,
         signal,
-        progress: (meta, state = 'PROGRESS') =>
-          store(deps, message, { ...buildMeta(TaskState.STARTED, id, meta, { message }), status: state }),
+        progress: (meta, state = 'PROGRESS') => store(deps, message, TaskState.STARTED, meta, state),
       };
       return impl.handler(input as never, ctx);
     },
@@ -207,7 +207,7 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
     // Successors first (their ids are fixed, so a redelivery publishes the same ids and they dedupe).
     const next = successorsOf(message, outcome.value);
     if (next.length) await deps.broker.publishMany(next);
-    await store(deps, message, buildMeta(TaskState.SUCCESS, id, outcome.value, { message }));
+    await store(deps, message, TaskState.SUCCESS, outcome.value);
     if (deps.backend) await onChordPart(message, TaskState.SUCCESS, outcome.value, deps.broker, deps.backend);
     await d.ack();
     deps.events.emit('task-succeeded', { uuid: id, name, result, runtimeMs });
@@ -239,16 +239,16 @@ async function fail(
     retry.headers.eta =
       delayMs > 0 ? new Date(Date.now() + delayMs).toISOString().replace('Z', '+00:00') : null;
     await deps.broker.publish({ queue: d.queue, message: retry, ...(delayMs > 0 ? { delayMs } : {}) });
-    await store(deps, message, buildMeta(TaskState.RETRY, id, error, { message }));
+    await store(deps, message, TaskState.RETRY, error);
     await d.ack();
     deps.events.emit('task-retried', { uuid: id, name, error, delayMs, retries: retries + 1 });
     return;
   }
-  const meta = buildMeta(TaskState.FAILURE, id, error, { message });
   const errbacks = errbacksOf(message);
   if (errbacks.length) await deps.broker.publishMany(errbacks);
-  await store(deps, message, meta);
   if (deps.backend) {
+    const meta = buildMeta(TaskState.FAILURE, id, error, { message });
+    if (!message.headers.ignore_result) await deps.backend.store(meta);
     await failChain(message, deps.backend, meta.result as ExceptionInfo, meta.traceback);
     await onChordPart(message, TaskState.FAILURE, meta.result, deps.broker, deps.backend);
   }
