@@ -14,7 +14,7 @@ import { type KeySpace, keySpace } from './keys.js';
 import { decodeMeta, encodeMeta } from './meta-codec.js';
 import { MicroBatcher, type Outcome } from './micro-batcher.js';
 import { type RedisResultBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { type StoreScriptClient, type StoreScriptPipeline, withStoreScript } from './store-script.js';
+import { type StoreScriptClient, withStoreScript } from './store-script.js';
 import { type WaitDiagnostics, WaitHub } from './wait-hub.js';
 
 /** One queued `store()`. */
@@ -33,6 +33,13 @@ export interface RedisBackendDiagnostics extends WaitDiagnostics {
 }
 
 const MGET_CHUNK = 1000;
+
+/** One item's failure inside a batch script, shaped as the reply error it stands for. */
+function itemReplyError(text: string | undefined): Error {
+  const error = new Error(text ?? 'no reply for this item');
+  error.name = 'ReplyError';
+  return error;
+}
 
 function openClient(options: RedisOptions, name: string): Redis {
   const client = new Redis({ ...options, connectionName: name });
@@ -133,20 +140,21 @@ export class RedisResultBackend implements ResultBackend {
 
   private async storeBatch(items: readonly StoreItem[]): Promise<Outcome<number>[]> {
     this.roundTrips++;
-    const pipeline = this.primary.pipeline() as StoreScriptPipeline;
-    for (const item of items) pipeline.celeriacStore(item.key, item.json, item.ttlMs);
-    let replies: [Error | null, unknown][] | null;
+    const args: (string | number)[] = [items.length];
+    for (const item of items) args.push(item.key);
+    for (const item of items) args.push(item.json, item.ttlMs);
+    let replies: (number | string)[];
     try {
-      replies = await pipeline.exec();
+      replies = await this.primary.celeriacStoreMany(...args);
     } catch (error) {
       const failure = toBackendError('store', error);
       return items.map(() => ({ ok: false, error: failure }));
     }
     return items.map((_, i) => {
-      const [error, value] = replies?.[i] ?? [new Error('no reply'), null];
-      return error
-        ? { ok: false, error: toBackendError('store', error) }
-        : { ok: true, value: Number(value) };
+      const value = replies[i];
+      return typeof value === 'number'
+        ? { ok: true, value }
+        : { ok: false, error: toBackendError('store', itemReplyError(value)) };
     });
   }
 

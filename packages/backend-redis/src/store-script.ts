@@ -1,52 +1,76 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 /**
- * Celery's `_store_result` in one atomic step: read the current meta and keep it if it is a
- * SUCCESS, else write with a TTL (SETEX, PSETEX for sub-second TTLs) or without one (SET) and
- * PUBLISH the same text on the channel named after the key. One key, so it is also cluster-safe.
- *
+ * Celery's `_store_result` for one key: read the current meta and keep it if it is a SUCCESS,
+ * else write with a TTL (SETEX, PSETEX for sub-second TTLs) or without one (SET) and PUBLISH the
+ * same text on the channel named after the key. Returns 1 when written, 0 when a SUCCESS was kept.
+ */
+const STORE_ONE = `
+local function store_one(key, json, ttl)
+  local current = redis.call('GET', key)
+  if current then
+    local ok, meta = pcall(cjson.decode, current)
+    if ok then
+      if type(meta) == 'table' and meta['status'] == 'SUCCESS' then return 0 end
+    elseif string.find(current, '"status"%s*:%s*"SUCCESS"') then
+      return 0
+    end
+  end
+  ttl = tonumber(ttl)
+  if ttl > 0 then
+    if ttl % 1000 == 0 then
+      redis.call('SETEX', key, math.floor(ttl / 1000), json)
+    else
+      redis.call('PSETEX', key, ttl, json)
+    end
+  else
+    redis.call('SET', key, json)
+  end
+  redis.call('PUBLISH', key, json)
+  return 1
+end
+`;
+
+/**
  *   KEYS[1]  celery-task-meta-<task id> (also the channel)
  *   ARGV[1]  meta JSON
  *   ARGV[2]  time to live in ms; 0 keeps the key forever
- *
- * Returns 1 when written and published, 0 when an existing SUCCESS was kept.
+ * One key, so it is also cluster-safe.
  */
-const STORE_LUA = `
-local current = redis.call('GET', KEYS[1])
-if current then
-  local ok, meta = pcall(cjson.decode, current)
-  if ok then
-    if type(meta) == 'table' and meta['status'] == 'SUCCESS' then return 0 end
-  elseif string.find(current, '"status"%s*:%s*"SUCCESS"') then
-    return 0
-  end
-end
-local ttl = tonumber(ARGV[2])
-if ttl > 0 then
-  if ttl % 1000 == 0 then
-    redis.call('SETEX', KEYS[1], math.floor(ttl / 1000), ARGV[1])
-  else
-    redis.call('PSETEX', KEYS[1], ttl, ARGV[1])
-  end
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-redis.call('PUBLISH', KEYS[1], ARGV[1])
-return 1
+const STORE_LUA = `${STORE_ONE}
+return store_one(KEYS[1], ARGV[1], ARGV[2])
 `;
 
-/** A client with the store script attached. */
+/**
+ * A whole batch in one call (one command for Redis to dispatch, not one per result):
+ * KEYS[i] with ARGV[2i-1] meta JSON and ARGV[2i] TTL ms. Each item is done on its own: the reply
+ * holds 1 or 0 per item as above, or the error text of an item that failed (the rest still land).
+ */
+const STORE_MANY_LUA = `${STORE_ONE}
+local out = {}
+for i = 1, #KEYS do
+  local ok, r = pcall(store_one, KEYS[i], ARGV[2 * i - 1], ARGV[2 * i])
+  if ok then
+    out[i] = r
+  elseif type(r) == 'table' then
+    out[i] = tostring(r.err or r)
+  else
+    out[i] = tostring(r)
+  end
+end
+return out
+`;
+
+/** A client with the store scripts attached. */
 export interface StoreScriptClient extends Redis {
   celeriacStore(key: string, json: string, ttlMs: number): Promise<number>;
+  /** `numberOfKeys, ...keys, ...(json, ttlMs) pairs`; replies 1/0 or an error text per key. */
+  celeriacStoreMany(...args: (string | number)[]): Promise<(number | string)[]>;
 }
 
-/** A pipeline of a {@link StoreScriptClient}. */
-export interface StoreScriptPipeline extends ChainableCommander {
-  celeriacStore(key: string, json: string, ttlMs: number): StoreScriptPipeline;
-}
-
-/** Attaches the store script (sent as EVALSHA, loaded on NOSCRIPT by ioredis). */
+/** Attaches the store scripts (sent as EVALSHA, loaded on NOSCRIPT by ioredis). */
 export function withStoreScript(client: Redis): StoreScriptClient {
   client.defineCommand('celeriacStore', { numberOfKeys: 1, lua: STORE_LUA });
+  client.defineCommand('celeriacStoreMany', { lua: STORE_MANY_LUA });
   return client as StoreScriptClient;
 }

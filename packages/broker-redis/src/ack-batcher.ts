@@ -43,19 +43,28 @@ export class AckBatcher {
         const chunks: PendingAck[][] = [];
         for (let i = 0; i < items.length; i += MAX_BATCH) chunks.push(items.slice(i, i + MAX_BATCH));
         return chunks.map(async (chunk) => {
+          const tags = chunk.map((p) => p.tag);
+          // The slots these acks free are refilled by the same call: one round trip, not two.
+          const slots = loop.reserveWithAck(chunk.length);
+          const fetch = slots > 0 ? loop.fetchArgs(slots) : [];
+          let reply: [number[], unknown[]];
           try {
-            const tags = chunk.map((p) => p.tag);
-            const result = (await runScript(
+            reply = (await runScript(
               this.client,
               'celeriacSettle',
               loop.keyspace,
               [loop.heldKey],
-              ['ack', ...tags],
-            )) as number[];
-            for (const [i, p] of chunk.entries()) p.resolve(result[i] === 1);
+              ['ack', tags.length, ...tags, slots, ...fetch],
+            )) as [number[], unknown[]];
           } catch (error) {
+            // Whatever the lost reply fetched is held under our id: the loop hands it back.
+            if (slots > 0) loop.acceptFetched(undefined, slots);
             for (const p of chunk) p.reject(error);
+            return;
           }
+          const [acks, fetched] = reply;
+          for (const [i, p] of chunk.entries()) p.resolve(acks[i] === 1);
+          if (slots > 0) loop.acceptFetched(fetched, slots);
         });
       }),
     );

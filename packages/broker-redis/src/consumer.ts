@@ -127,8 +127,8 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
 
   // ---- LoopOwner ----
 
-  reserve(max: number): number {
-    const free = this.prefetch - this.held.size - this.reserved;
+  reserve(max: number, freeing = 0): number {
+    const free = this.prefetch - (this.held.size - freeing) - this.reserved;
     // Several loops (Cluster: one per queue) share the slots: none may take them all at once.
     const share = Math.ceil(free / this.loops.length);
     const n = Math.max(0, Math.min(max, share));

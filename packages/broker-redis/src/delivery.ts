@@ -1,4 +1,11 @@
-import { type DeadLetterReason, DecodeError, type Delivery } from '@celeriac/core';
+import {
+  type DeadLetterReason,
+  DecodeError,
+  type Delivery,
+  type MalformedDelivery,
+  type TaskDelivery,
+  type TaskMessage,
+} from '@celeriac/core';
 import { decodeEnvelope } from './envelope.js';
 import type { FetchLoop } from './fetch-loop.js';
 import type { PriorityStep } from './priority.js';
@@ -22,6 +29,56 @@ export interface Settler {
   deadLetter(held: HeldDelivery, reason: DeadLetterReason): Promise<void>;
 }
 
+/** Settlement shared by both kinds; methods on a prototype, not closures made per message. */
+abstract class HeldSettlement {
+  constructor(
+    private readonly held: HeldDelivery,
+    private readonly settler: Settler,
+    readonly deliveryCount: number,
+  ) {}
+
+  get queue(): string {
+    return this.held.queue;
+  }
+
+  ack(): Promise<void> {
+    return this.settler.ack(this.held);
+  }
+
+  requeue(options?: { readonly delayMs?: number }): Promise<void> {
+    return this.settler.requeue(this.held, options?.delayMs ?? 0);
+  }
+
+  deadLetter(reason: DeadLetterReason): Promise<void> {
+    return this.settler.deadLetter(this.held, reason);
+  }
+}
+
+class RedisTaskDelivery extends HeldSettlement implements TaskDelivery {
+  readonly kind = 'task';
+  constructor(
+    held: HeldDelivery,
+    settler: Settler,
+    deliveryCount: number,
+    readonly message: TaskMessage,
+  ) {
+    super(held, settler, deliveryCount);
+  }
+}
+
+class RedisMalformedDelivery extends HeldSettlement implements MalformedDelivery {
+  readonly kind = 'malformed';
+  constructor(
+    held: HeldDelivery,
+    settler: Settler,
+    deliveryCount: number,
+    readonly raw: string,
+    readonly error: DecodeError,
+  ) {
+    super(held, settler, deliveryCount);
+  }
+}
+
 /** A task delivery, or a malformed one carrying its raw text so it can be dead-lettered. */
 export function buildDelivery(
   held: HeldDelivery,
@@ -29,20 +86,15 @@ export function buildDelivery(
   raw: string,
   settler: Settler,
 ): Delivery {
-  const base = {
-    queue: held.queue,
-    deliveryCount,
-    ack: () => settler.ack(held),
-    requeue: (options?: { readonly delayMs?: number }) => settler.requeue(held, options?.delayMs ?? 0),
-    deadLetter: (reason: DeadLetterReason) => settler.deadLetter(held, reason),
-  };
+  let message: TaskMessage;
   try {
-    return { ...base, kind: 'task', message: decodeEnvelope(raw) };
+    message = decodeEnvelope(raw);
   } catch (error) {
     const decodeError =
       error instanceof DecodeError
         ? error
         : new DecodeError('message could not be decoded', { cause: error });
-    return { ...base, kind: 'malformed', raw, error: decodeError };
+    return new RedisMalformedDelivery(held, settler, deliveryCount, raw, decodeError);
   }
+  return new RedisTaskDelivery(held, settler, deliveryCount, message);
 }

@@ -32,8 +32,8 @@ export interface LoopOwner {
   readonly host: ConsumerHost;
   /** Running and not paused. */
   readonly fetching: boolean;
-  /** Claims up to `max` free slots; returns how many. */
-  reserve(max: number): number;
+  /** Claims up to `max` free slots, counting `freeing` held deliveries as free; returns how many. */
+  reserve(max: number, freeing?: number): number;
   unreserve(count: number): void;
   /** `count` consecutive fetch sequence numbers (the held order). */
   nextSequence(count: number): number;
@@ -120,24 +120,34 @@ export class FetchLoop {
   }
 
   private async fetch(slots: number): Promise<{ messages: FetchedMessage[]; nextDueMs: number }> {
-    const { owner } = this;
-    const { settings, client } = owner.host;
+    const { client } = this.owner.host;
     const reply = (await runScript(
       client,
       'celeriacFetch',
       this.keyspace,
       [this.heldKey],
-      [
-        owner.id,
-        slots,
-        owner.nextSequence(slots),
-        settings.maxDeliveries,
-        new Date().toISOString(),
-        randomUUID(),
-        settings.consumerTimeoutMs,
-        ...this.queues,
-      ],
+      this.fetchArgs(slots),
     )) as unknown[];
+    return this.parse(reply);
+  }
+
+  /** The fetch script's arguments after the common frame (also sent by acks that fetch). */
+  fetchArgs(slots: number): (string | number)[] {
+    const { owner } = this;
+    const { settings } = owner.host;
+    return [
+      owner.id,
+      slots,
+      owner.nextSequence(slots),
+      settings.maxDeliveries,
+      new Date().toISOString(),
+      randomUUID(),
+      settings.consumerTimeoutMs,
+      ...this.queues,
+    ];
+  }
+
+  private parse(reply: readonly unknown[]): { messages: FetchedMessage[]; nextDueMs: number } {
     const messages: FetchedMessage[] = [];
     for (let i = 2; i + 4 < reply.length; i += 5) {
       messages.push({
@@ -149,6 +159,24 @@ export class FetchLoop {
       });
     }
     return { messages, nextDueMs: Number(reply[0]) };
+  }
+
+  /**
+   * Slots for a fetch that rides on a batch of acks: the `acking` deliveries count as free, since
+   * the same script call settles them first. 0 when this loop is not fetching.
+   */
+  reserveWithAck(acking: number): number {
+    const { owner } = this;
+    if (this.stopped || !owner.fetching) return 0;
+    return owner.reserve(owner.host.settings.fetchBatchSize, acking);
+  }
+
+  /** Hands over what an ack's fetch brought (`reply` as the fetch script's) and frees its slots. */
+  acceptFetched(reply: readonly unknown[] | undefined, slots: number): void {
+    // No reply: what it may have fetched is held under our id unknown to us; reconcile returns it.
+    if (reply) this.owner.accept(this, this.parse(reply).messages);
+    else this.needsReconcile = true;
+    this.owner.unreserve(slots);
   }
 
   private async reconcile(): Promise<void> {

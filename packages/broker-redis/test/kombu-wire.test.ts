@@ -125,6 +125,32 @@ describe.skipIf(!up)('kombu wire compatibility', () => {
     await d.ack();
   });
 
+  it('finds the delivery tag in any key order, and keeps two envelopes with one tag apart', async () => {
+    const queue = uniqueName('py');
+    const tag = randomUUID();
+    const env = pythonEnvelope(queue, randomUUID(), tag);
+    // Properties first, and a header that looks like a tag last: only a real decode finds the tag.
+    const reordered = {
+      properties: env.properties,
+      body: env.body,
+      headers: { ...env.headers, delivery_tag: 'x' },
+    };
+    await redis.lpush(`${queue}\x06\x163`, JSON.stringify(reordered), JSON.stringify(env));
+    const b = broker();
+    const got: Delivery[] = [];
+    await b.consume({ queues: [queue], prefetch: 2, onDelivery: (d) => got.push(d) });
+    await waitFor(() => got.length === 2, { what: 'both deliveries' });
+    expect(got.map((d) => d.kind)).toEqual(['task', 'task']);
+    // The first is held under its tag, kombu-style; the duplicate tag is kept apart, not overwritten.
+    expect(await redis.hexists('unacked', tag)).toBe(1);
+    expect(await redis.hexists('unacked', 'x')).toBe(0);
+    expect(await redis.hlen('_celeriac.unacked_raw')).toBeGreaterThan(0);
+    await Promise.all(got.map((d) => d.ack()));
+    expect(await redis.hexists('unacked', tag)).toBe(0);
+    expect(await redis.zscore('unacked_index', tag)).toBeNull();
+    expect(await b.depth(queue)).toBe(0);
+  });
+
   it('publishes an envelope with every field a Python worker requires', async () => {
     const queue = uniqueName('ts');
     const message = createTaskMessage({ task: 'tasks.add', args: [2, 2], priority: 5, timeLimitMs: 30_000 });

@@ -94,12 +94,31 @@ describe('runWithLimits', () => {
     const outcome = await runWithLimits(
       (signal) =>
         new Promise((resolve) =>
-          signal.addEventListener('abort', () => resolve(`aborted: ${(signal.reason as Error).name}`)),
+          signal().addEventListener('abort', () => resolve(`aborted: ${(signal().reason as Error).name}`)),
         ),
       { softMs: 30 },
       never,
     );
     expect(outcome).toEqual({ kind: 'returned', value: 'aborted: TimeLimitExceeded' });
+  });
+
+  it('hands an already aborted signal to a handler that asks after the abort', async () => {
+    const outcome = await runWithLimits(
+      async (signal) => {
+        await new Promise((r) => setTimeout(r, 60));
+        return `${signal().aborted} ${(signal().reason as Error).name}`;
+      },
+      { softMs: 20 },
+      never,
+    );
+    expect(outcome).toEqual({ kind: 'returned', value: 'true TimeLimitExceeded' });
+  });
+
+  it('passes on the shutdown abort to a handler that asks for its signal', async () => {
+    const shutdown = new AbortController();
+    shutdown.abort(new Error('worker shutting down'));
+    const outcome = await runWithLimits((signal) => (signal().reason as Error).message, {}, shutdown.signal);
+    expect(outcome).toEqual({ kind: 'returned', value: 'worker shutting down' });
   });
 
   it('abandons a handler that ignores its signal at the hard limit', async () => {

@@ -1,106 +1,127 @@
 /**
- * Atomic fetch: promote due delayed messages, then move up to N messages from the priority lists
- * (step order, then queue order, as kombu's BRPOP) into the held bookkeeping, in one step. A process
- * killed at any point either has not taken a message or holds it where recovery finds it.
+ * Atomic fetch: promote due delayed messages, then move up to `max` messages from the priority
+ * lists (step order, then queue order, as kombu's BRPOP) into the held bookkeeping, in one step. A
+ * process killed at any point either has not taken a message or holds it where recovery finds it.
+ * Defined as a function so a batch of acks can fetch replacements in the same call (see SETTLE).
  *
- * KEYS[6] = the consumer's held zset.
- * ARGV[4] consumer id, [5] max messages, [6] first sequence number, [7] delivery limit,
- * [8] now as ISO text (dead letters), [9] unique token, [10] heartbeat deadline (ms from now),
- * [11..] queues.
+ * `fetch_messages(held, consumer, max, seq, limit, at, uniq, ttl, queues)`: held = the consumer's
+ * held zset, seq = first sequence number, limit = delivery limit, at = now as ISO text (dead
+ * letters), uniq = unique token, ttl = heartbeat deadline (ms from now).
  *
  * Returns `{ms until the next delayed message is due or -1, dead-lettered, then per message: tag,
  * step, delivery count, queue index (1-based), raw}`.
  *
  * @internal
  */
-export const FETCH = `
-local held = KEYS[6]
-local consumer, max, seq, limit = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local at, uniq, ttl = ARGV[8], ARGV[9], tonumber(ARGV[10])
-local queues = {}
-for i = 11, #ARGV do queues[#queues + 1] = ARGV[i] end
-
-local now_ms, now_s = clock()
-redis.call('ZADD', K_CONSUMERS, now_ms + ttl, consumer)
-for _, q in ipairs(queues) do promote(q, now_ms) end
-
-local out = {0, 0}
-local got, dead = 0, 0
-
-local function take(raw, qi, q, step)
-  local tag, kombu = nil, false
+export const FETCH_FUNCTION = `
+-- The delivery tag without decoding the envelope: kombu and we both write properties last, with
+-- delivery_info as its one nested object and delivery_tag as its last key. Anything else (other
+-- orders, numbers, escapes, a long tail) is decoded the slow way.
+local function tag_of(raw)
+  local dt = string.match(string.sub(raw, -600),
+    '"properties"%s*:%s*{[^{}]*{[^{}]*}[^{}]*"delivery_tag"%s*:%s*"([^"\\\\{}]+)"%s*}%s*}%s*$')
+  if dt then return dt end
   local ok, env = pcall(cjson.decode, raw)
   if ok and type(env) == 'table' and type(env.properties) == 'table' then
-    local dt = env.properties.delivery_tag
-    if (type(dt) == 'string' and dt ~= '') or type(dt) == 'number' then
-      dt = tostring(dt)
-      -- A tag already held means a duplicate envelope: keep it apart rather than overwrite.
-      if redis.call('HEXISTS', K_UNACKED, dt) == 0 then tag, kombu = dt, true end
-    end
+    dt = env.properties.delivery_tag
+    if (type(dt) == 'string' and dt ~= '') or type(dt) == 'number' then return tostring(dt) end
   end
-  if tag == nil then
-    tag = 'raw-' .. redis.sha1hex(raw)
-    if redis.call('HEXISTS', K_RAW, tag) == 1 then tag = tag .. '-' .. uniq .. '-' .. (seq + got) end
-  end
-  local count = redis.call('HINCRBY', K_COUNTS, tag, 1)
-  if count > limit then
-    redis.call('HDEL', K_COUNTS, tag)
-    redis.call('RPUSH', dead_key(q), cjson.encode({
-      queue = q, raw = raw, at = at,
-      reason = {code = 'DELIVERY_LIMIT', message = 'delivered ' .. (count - 1) .. ' times without being settled (limit ' .. limit .. ')'}
-    }))
-    dead = dead + 1
-    return
-  end
-  if kombu then
+  return nil
+end
+
+local function fetch_messages(held, consumer, max, seq, limit, at, uniq, ttl, queues)
+  local now_ms, now_s = clock()
+  redis.call('ZADD', K_CONSUMERS, now_ms + ttl, consumer)
+  for _, q in ipairs(queues) do promote(q, now_ms) end
+
+  local out = {0, 0}
+  local got, dead = 0, 0
+
+  local function take(raw, qi, q, step)
+    local tag = tag_of(raw)
+    -- 'raw-' is our own prefix for untagged messages (see forget in the prelude).
+    if tag ~= nil and string.sub(tag, 1, 4) == 'raw-' then tag = nil end
     -- kombu's own shape, so a Python worker can restore it: [envelope, exchange, routing_key].
-    redis.call('HSET', K_UNACKED, tag, '[' .. raw .. ', "", ' .. cjson.encode(q) .. ']')
-    redis.call('ZADD', K_INDEX, now_s, tag)
-  else
-    redis.call('HSET', K_RAW, tag, step .. ':' .. #q .. ':' .. q .. raw)
+    -- HSETNX: a tag already held means a duplicate envelope, kept apart rather than overwritten.
+    local kombu = tag ~= nil and
+      redis.call('HSETNX', K_UNACKED, tag, '[' .. raw .. ', "", ' .. cjson.encode(q) .. ']') == 1
+    if not kombu then
+      tag = 'raw-' .. redis.sha1hex(raw)
+      if redis.call('HEXISTS', K_RAW, tag) == 1 then tag = tag .. '-' .. uniq .. '-' .. (seq + got) end
+    end
+    local count = redis.call('HINCRBY', K_COUNTS, tag, 1)
+    if count > limit then
+      redis.call('HDEL', K_COUNTS, tag)
+      if kombu then redis.call('HDEL', K_UNACKED, tag) end
+      redis.call('RPUSH', dead_key(q), cjson.encode({
+        queue = q, raw = raw, at = at,
+        reason = {code = 'DELIVERY_LIMIT', message = 'delivered ' .. (count - 1) .. ' times without being settled (limit ' .. limit .. ')'}
+      }))
+      dead = dead + 1
+      return
+    end
+    if kombu then
+      redis.call('ZADD', K_INDEX, now_s, tag)
+    else
+      redis.call('HSET', K_RAW, tag, step .. ':' .. #q .. ':' .. q .. raw)
+    end
+    redis.call('ZADD', held, seq + got, tag)
+    got = got + 1
+    out[#out + 1] = tag
+    out[#out + 1] = step
+    out[#out + 1] = count
+    out[#out + 1] = qi
+    out[#out + 1] = raw
   end
-  redis.call('ZADD', held, seq + got, tag)
-  got = got + 1
-  out[#out + 1] = tag
-  out[#out + 1] = step
-  out[#out + 1] = count
-  out[#out + 1] = qi
-  out[#out + 1] = raw
-end
 
-for _, step in ipairs(STEPS) do
-  for qi, q in ipairs(queues) do
-    local key = list_key(q, step)
-    while got < max do
-      local raw = redis.call('RPOP', key)
-      if not raw then break end
-      take(raw, qi, q, step)
+  for _, step in ipairs(STEPS) do
+    for qi, q in ipairs(queues) do
+      local key = list_key(q, step)
+      while got < max do
+        local raw = redis.call('RPOP', key)
+        if not raw then break end
+        take(raw, qi, q, step)
+      end
     end
   end
-end
 
-for _, q in ipairs(queues) do
-  if got < max then
-    -- Everything is empty: any wake-up tokens left are stale.
-    redis.call('DEL', wake_key(q))
-  else
-    local left = 0
-    for _, step in ipairs(STEPS) do left = left + redis.call('LLEN', list_key(q, step)) end
-    -- More waiting than this consumer could take: let another blocked consumer know.
-    if left > 0 then wake(q) end
+  for _, q in ipairs(queues) do
+    if got < max then
+      -- Everything is empty: any wake-up tokens left are stale.
+      redis.call('DEL', wake_key(q))
+    else
+      local left = 0
+      for _, step in ipairs(STEPS) do left = left + redis.call('LLEN', list_key(q, step)) end
+      -- More waiting than this consumer could take: let another blocked consumer know.
+      if left > 0 then wake(q) end
+    end
   end
-end
 
-local next_due = -1
-for _, q in ipairs(queues) do
-  local first = redis.call('ZRANGE', delayed_key(q), 0, 0, 'WITHSCORES')
-  if first[2] then
-    local wait = tonumber(first[2]) - now_ms
-    if wait < 0 then wait = 0 end
-    if next_due < 0 or wait < next_due then next_due = wait end
+  local next_due = -1
+  for _, q in ipairs(queues) do
+    local first = redis.call('ZRANGE', delayed_key(q), 0, 0, 'WITHSCORES')
+    if first[2] then
+      local wait = tonumber(first[2]) - now_ms
+      if wait < 0 then wait = 0 end
+      if next_due < 0 or wait < next_due then next_due = wait end
+    end
   end
+  out[1] = next_due
+  out[2] = dead
+  return out
 end
-out[1] = next_due
-out[2] = dead
-return out
+`;
+
+/**
+ * The fetch script. KEYS[6] = the consumer's held zset. ARGV[4] consumer id, [5] max messages,
+ * [6] first sequence number, [7] delivery limit, [8] now as ISO text, [9] unique token,
+ * [10] heartbeat deadline (ms from now), [11..] queues. Returns what `fetch_messages` returns.
+ *
+ * @internal
+ */
+export const FETCH = `${FETCH_FUNCTION}
+local queues = {}
+for i = 11, #ARGV do queues[#queues + 1] = ARGV[i] end
+return fetch_messages(KEYS[6], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]),
+  ARGV[8], ARGV[9], tonumber(ARGV[10]), queues)
 `;

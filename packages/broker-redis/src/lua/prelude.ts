@@ -126,10 +126,15 @@ local function peek(tag)
   return nil
 end
 
+-- Tags of messages without a usable delivery tag start with 'raw-' (see the fetch script) and
+-- live only in unacked_raw; every other tag lives only in kombu's unacked/unacked_index.
 local function forget(tag)
-  redis.call('HDEL', K_UNACKED, tag)
-  redis.call('ZREM', K_INDEX, tag)
-  redis.call('HDEL', K_RAW, tag)
+  if string.sub(tag, 1, 4) == 'raw-' then
+    redis.call('HDEL', K_RAW, tag)
+  else
+    redis.call('HDEL', K_UNACKED, tag)
+    redis.call('ZREM', K_INDEX, tag)
+  end
 end
 
 -- Back to the consuming end of its list (RPUSH), so it is delivered next; the count is kept.

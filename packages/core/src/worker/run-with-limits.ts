@@ -16,24 +16,40 @@ export interface RunLimits {
  * Runs `fn` with a soft limit (aborts the signal so the handler can clean up) and a hard limit
  * (stops waiting for it and reports `TimeLimitExceeded`). A JS promise cannot be killed: past the
  * hard limit the handler is abandoned, and its slot is given back.
+ *
+ * `fn` gets the signal through a getter: the AbortController (and its listener on `external`) is
+ * only made for handlers that ask for it, which most never do, and an abort that came first is
+ * still seen.
  */
 export async function runWithLimits(
-  fn: (signal: AbortSignal) => unknown,
+  fn: (signal: () => AbortSignal) => unknown,
   limits: RunLimits,
   external: AbortSignal,
 ): Promise<RunOutcome> {
-  const controller = new AbortController();
-  const onExternal = () => controller.abort(external.reason);
-  external.addEventListener('abort', onExternal, { once: true });
+  let controller: AbortController | undefined;
+  let abortedWith: { reason: unknown } | undefined;
+  const abort = (reason: unknown) => {
+    if (abortedWith) return;
+    abortedWith = { reason };
+    controller?.abort(reason);
+  };
+  const onExternal = () => abort(external.reason);
+  const signal = (): AbortSignal => {
+    if (!controller) {
+      controller = new AbortController();
+      if (!abortedWith && external.aborted) abort(external.reason);
+      if (abortedWith) controller.abort(abortedWith.reason);
+      else external.addEventListener('abort', onExternal, { once: true });
+    }
+    return controller.signal;
+  };
   const timers: NodeJS.Timeout[] = [];
   if (limits.softMs !== undefined && limits.softMs > 0) {
-    timers.push(
-      setTimeout(() => controller.abort(new TimeLimitExceeded(limits.softMs as number)), limits.softMs),
-    );
+    timers.push(setTimeout(() => abort(new TimeLimitExceeded(limits.softMs as number)), limits.softMs));
   }
   try {
     const run = Promise.resolve()
-      .then(() => fn(controller.signal))
+      .then(() => fn(signal))
       .then(
         (value): RunOutcome => ({ kind: 'returned', value }),
         (error: unknown): RunOutcome => ({ kind: 'threw', error }),
@@ -43,7 +59,7 @@ export async function runWithLimits(
       timers.push(
         setTimeout(() => {
           const error = new TimeLimitExceeded(limits.hardMs as number);
-          controller.abort(error);
+          abort(error);
           resolve({ kind: 'hard-limit', error });
         }, limits.hardMs),
       );
@@ -51,6 +67,6 @@ export async function runWithLimits(
     return await Promise.race([run, hard]);
   } finally {
     for (const t of timers) clearTimeout(t);
-    external.removeEventListener('abort', onExternal);
+    if (controller) external.removeEventListener('abort', onExternal);
   }
 }

@@ -103,14 +103,15 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
   }
   const { message } = d;
   const { id, task: name } = message.headers;
-  deps.events.emit('task-received', {
-    uuid: id,
-    name,
-    queue: d.queue,
-    retries: message.headers.retries,
-    deliveryCount: d.deliveryCount,
-    headers: message.headers,
-  });
+  if (deps.events.has('task-received'))
+    deps.events.emit('task-received', {
+      uuid: id,
+      name,
+      queue: d.queue,
+      retries: message.headers.retries,
+      deliveryCount: d.deliveryCount,
+      headers: message.headers,
+    });
 
   if (d.deliveryCount > deps.maxDeliveries) {
     return reject(deps, d, 'DELIVERY_LIMIT', {
@@ -152,12 +153,14 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
 
   let input: unknown;
   try {
-    input = await validate(
+    input = validate(
       impl.contract.input,
       callToInput(impl.contract, message.body[0], message.body[1]),
       name,
       'input',
     );
+    // Await only an async schema: a sync one saves the worker a microtask per task.
+    if (input instanceof Promise) input = await input;
   } catch (error) {
     if (error instanceof ValidationError) return reject(deps, d, error.code, error);
     throw error;
@@ -170,7 +173,7 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
         (error: unknown) => deps.events.emit('worker-error', { error }),
       )
     : undefined;
-  deps.events.emit('task-started', { uuid: id, name });
+  if (deps.events.has('task-started')) deps.events.emit('task-started', { uuid: id, name });
   const started = performance.now();
   const [hardS, softS] = message.headers.timelimit;
   const hardMs = seconds(hardS) ?? impl.contract.defaults.timeoutMs;
@@ -186,7 +189,9 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
         rootId: message.headers.root_id,
         parentId: message.headers.parent_id,
         headers: message.headers,
-        signal,
+        get signal() {
+          return signal();
+        },
         progress: (meta, state = 'PROGRESS') => store(deps, message, TaskState.STARTED, meta, state),
       };
       return impl.handler(input as never, ctx);
@@ -200,7 +205,8 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
   if (outcome.kind === 'returned') {
     let result: unknown;
     try {
-      result = await validate(impl.contract.output, outcome.value, name, 'output');
+      result = validate(impl.contract.output, outcome.value, name, 'output');
+      if (result instanceof Promise) result = await result;
     } catch (error) {
       return fail(deps, d, impl, error, runtimeMs);
     }
@@ -208,7 +214,8 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
     const next = successorsOf(message, outcome.value);
     if (next.length) await deps.broker.publishMany(next);
     await store(deps, message, TaskState.SUCCESS, outcome.value);
-    if (deps.backend) await onChordPart(message, TaskState.SUCCESS, outcome.value, deps.broker, deps.backend);
+    if (deps.backend && message.headers.group)
+      await onChordPart(message, TaskState.SUCCESS, outcome.value, deps.broker, deps.backend);
     await d.ack();
     deps.events.emit('task-succeeded', { uuid: id, name, result, runtimeMs });
     return;

@@ -40,6 +40,11 @@ export class TypedEmitter<TMap extends object> {
     return () => set.delete(listener as (payload: never) => void);
   }
 
+  /** Whether anyone listens: callers skip building a payload nobody reads. */
+  has(event: keyof TMap): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
   emit<K extends keyof TMap>(event: K, payload: TMap[K]): void {
     const set = this.listeners.get(event);
     if (!set) return;
