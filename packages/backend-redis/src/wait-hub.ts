@@ -62,6 +62,9 @@ export class WaitHub {
   private readonly byKey = new Map<string, Watch>();
   private poller: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Channels to leave, sent as one UNSUBSCRIBE per turn rather than one command per result. */
+  private leaving: string[] = [];
+  private leavingScheduled = false;
   /** Watches created in the same turn share one SUBSCRIBE and one MGET. */
   private readonly activations = new MicroBatcher<Watch, void>(async (watches) => {
     await this.activate(watches);
@@ -255,6 +258,19 @@ export class WaitHub {
     void this.check(live);
   }
 
+  private unsubscribeSoon(key: string): void {
+    this.leaving.push(key);
+    if (this.leavingScheduled) return;
+    this.leavingScheduled = true;
+    setImmediate(() => {
+      this.leavingScheduled = false;
+      // A key watched again meanwhile keeps its channel (its SUBSCRIBE may already have gone out).
+      const keys = this.leaving.filter((k) => !this.byKey.has(k));
+      this.leaving = [];
+      if (keys.length > 0 && this.subscriber) this.subscriber.unsubscribe(...keys).catch(noop);
+    });
+  }
+
   private leave(taskId: string, waiter: Waiter): void {
     const watch = this.watches.get(taskId);
     if (!watch) return;
@@ -267,8 +283,7 @@ export class WaitHub {
     this.watches.delete(watch.taskId);
     this.byKey.delete(watch.key);
     // Also while SUBSCRIBE is in flight: commands on one connection run in order.
-    if ((watch.subscribed || watch.subscribing) && this.subscriber)
-      this.subscriber.unsubscribe(watch.key).catch(noop);
+    if ((watch.subscribed || watch.subscribing) && this.subscriber) this.unsubscribeSoon(watch.key);
     if (this.watches.size === 0 && this.poller) {
       clearInterval(this.poller);
       this.poller = undefined;

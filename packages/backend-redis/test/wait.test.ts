@@ -95,6 +95,28 @@ describe.skipIf(!up)('wait() over pub/sub', () => {
     await waitFor(async () => (await subscribers(channel)) === 0, { what: 'UNSUBSCRIBE' });
   });
 
+  it('keeps the channel of an id watched again in the turn its last waiter left', async () => {
+    // A slow poll, so only the subscription can deliver the result in time.
+    const reader = backend({ waitPollIntervalMs: 60_000 });
+    const id = randomUUID();
+    const channel = `celery-task-meta-${id}`;
+    const first = new AbortController();
+    const a = reader.wait(id, { signal: first.signal }).catch((e: unknown) => e);
+    await waitFor(async () => (await subscribers(channel)) === 1, { what: 'SUBSCRIBE' });
+    // Another wait first, so the batched SUBSCRIBE of this turn is due before the UNSUBSCRIBE.
+    const other = reader.wait(randomUUID(), { timeoutMs: 1000 }).catch((e: unknown) => e);
+    first.abort(new Error('gave up'));
+    const again = reader.wait(id, { timeoutMs: 20_000 });
+    expect(((await a) as Error).message).toBe('gave up');
+    // Past the turn in which the batched UNSUBSCRIBE would have gone out.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await subscribers(channel)).toBe(1);
+    await backend().store(buildMeta(TaskState.SUCCESS, id, 'again'));
+    expect((await again).result).toBe('again');
+    expect(await other).toBeInstanceOf(Error);
+    await waitFor(async () => (await subscribers(channel)) === 0, { what: 'UNSUBSCRIBE' });
+  });
+
   it('rejects at once with the reason of an already aborted signal', async () => {
     const reason = new Error('already cancelled');
     const error = await backend()
