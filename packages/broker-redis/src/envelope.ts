@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DecodeError, decodeTaskMessage, encodeBody, type TaskMessage } from '@celeriac/core';
+import { DecodeError, decodeTaskMessage, encodeBody, encodeJson, type TaskMessage } from '@celeriac/core';
 import { fromWirePriority, type PriorityStep, stepForWire, toWirePriority } from './priority.js';
 
 /** A message encoded as kombu stores it in a Redis list. */
@@ -12,30 +12,117 @@ export interface EncodedEnvelope {
   readonly deliveryTag: string;
 }
 
+/** Queue names seen so far, as JSON strings: the routing key is the same for every message. */
+const quotedQueues = new Map<string, string>();
+
+function quotedQueue(queue: string): string {
+  let quoted = quotedQueues.get(queue);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(queue);
+    // Bounded, in case a producer makes up queue names as it goes.
+    if (quotedQueues.size >= 1024) quotedQueues.clear();
+    quotedQueues.set(queue, quoted);
+  }
+  return quoted;
+}
+
+/** `JSON.stringify` of a value, or `undefined` for a value JSON leaves out. */
+function json(value: unknown): string | undefined {
+  return JSON.stringify(value) as string | undefined;
+}
+
+/** Strings JSON writes as they are between quotes (ids, empty strings): no escaping to do. */
+const PLAIN = /^[\w.:@/+-]*$/;
+
+/** {@link json} for a property that is normally a plain string, without calling the serialiser. */
+function quote(value: unknown): string | undefined {
+  return typeof value === 'string' && PLAIN.test(value) ? `"${value}"` : json(value);
+}
+
+const EMBED_KEYS = ['callbacks', 'errbacks', 'chain', 'chord'];
+const NO_EMBED = '{"callbacks":null,"errbacks":null,"chain":null,"chord":null}';
+
+/** An embed with no callbacks, errbacks, chain or chord, in the standard key order. */
+function isEmptyEmbed(embed: unknown): boolean {
+  if (typeof embed !== 'object' || embed === null || 'toJSON' in embed) return false;
+  let i = 0;
+  for (const key in embed) {
+    if (key !== EMBED_KEYS[i] || (embed as Record<string, unknown>)[key] !== null) return false;
+    i += 1;
+  }
+  return i === EMBED_KEYS.length;
+}
+
+/**
+ * `encodeBody(message)`. A call with only kwargs and no canvas (most messages) is written around
+ * the kwargs' JSON, which gives the same text: kombu tags apply to the kwargs alone there.
+ */
+function bodyJson(message: TaskMessage): string {
+  const { body } = message;
+  if (Array.isArray(body) && body.length === 3) {
+    const [args, kwargs, embed] = body;
+    if (
+      Array.isArray(args) &&
+      args.length === 0 &&
+      !('toJSON' in args) &&
+      typeof kwargs === 'object' &&
+      kwargs !== null &&
+      !('toJSON' in kwargs) &&
+      isEmptyEmbed(embed)
+    ) {
+      const text = encodeJson(kwargs);
+      if (text !== undefined) return `[[],${text},${NO_EMBED}]`;
+    }
+  }
+  return encodeBody(message);
+}
+
 /**
  * Builds kombu's Redis envelope: body base64 of the v2 body JSON, hyphenated content keys, and the
  * properties a Python worker requires (`delivery_tag`, `body_encoding`, `delivery_info`).
  * `properties.priority` carries the kombu (Redis) value, where 0 is served first.
  */
 export function encodeEnvelope(queue: string, message: TaskMessage): EncodedEnvelope {
-  const wire = toWirePriority(message.properties.priority);
+  const { properties } = message;
+  const wire = toWirePriority(properties.priority);
   const deliveryTag = randomUUID();
-  const envelope = {
-    body: Buffer.from(encodeBody(message), 'utf8').toString('base64'),
-    'content-encoding': 'utf-8',
-    'content-type': 'application/json',
-    headers: message.headers,
-    properties: {
-      correlation_id: message.properties.correlation_id,
-      reply_to: message.properties.reply_to,
-      delivery_mode: message.properties.delivery_mode,
-      delivery_info: { exchange: '', routing_key: queue },
-      priority: wire,
-      body_encoding: 'base64',
-      delivery_tag: deliveryTag,
-    },
-  };
-  return { raw: JSON.stringify(envelope), step: stepForWire(wire), deliveryTag };
+  const body = Buffer.from(bodyJson(message), 'utf8').toString('base64');
+  const headers = json(message.headers);
+  const correlationId = quote(properties.correlation_id);
+  const replyTo = quote(properties.reply_to);
+  const mode = properties.delivery_mode;
+  let raw: string;
+  if (
+    headers !== undefined &&
+    correlationId !== undefined &&
+    replyTo !== undefined &&
+    (mode === 1 || mode === 2)
+  ) {
+    // The text JSON.stringify would give for the object below, without building the object: every
+    // part but the headers is known here, and this runs once per message published.
+    raw =
+      `{"body":"${body}","content-encoding":"utf-8","content-type":"application/json","headers":${headers},` +
+      `"properties":{"correlation_id":${correlationId},"reply_to":${replyTo},"delivery_mode":${mode},` +
+      `"delivery_info":{"exchange":"","routing_key":${quotedQueue(queue)}},"priority":${wire},` +
+      `"body_encoding":"base64","delivery_tag":"${deliveryTag}"}}`;
+  } else {
+    raw = JSON.stringify({
+      body,
+      'content-encoding': 'utf-8',
+      'content-type': 'application/json',
+      headers: message.headers,
+      properties: {
+        correlation_id: properties.correlation_id,
+        reply_to: properties.reply_to,
+        delivery_mode: properties.delivery_mode,
+        delivery_info: { exchange: '', routing_key: queue },
+        priority: wire,
+        body_encoding: 'base64',
+        delivery_tag: deliveryTag,
+      },
+    });
+  }
+  return { raw, step: stepForWire(wire), deliveryTag };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -63,9 +150,11 @@ export function decodeEnvelope(raw: string): TaskMessage {
   }
   const contentType = envelope['content-type'];
   const contentEncoding = envelope['content-encoding'];
+  // The parsed object is ours alone: set the core priority in place rather than copy it.
+  properties.priority = fromWirePriority(properties.priority);
   return decodeTaskMessage({
     headers: envelope.headers,
-    properties: { ...properties, priority: fromWirePriority(properties.priority) },
+    properties,
     body,
     contentType: typeof contentType === 'string' ? contentType : undefined,
     contentEncoding: typeof contentEncoding === 'string' ? contentEncoding : undefined,

@@ -4,11 +4,12 @@ import { redisBrokerCapabilities } from './capabilities.js';
 import { type ClientSettings, connectClient, createClient, type RedisClient } from './connection.js';
 import { RedisConsumer } from './consumer.js';
 import { parseDeadLetter } from './dead-letters.js';
+import { encodeEnvelope } from './envelope.js';
 import { toCeleriacError } from './errors.js';
 import type { ConsumerHost } from './fetch-loop.js';
 import { deadLetterKey, keyspaceFor, listKey } from './keys.js';
 import { type RedisBrokerOptions, type RedisBrokerSettings, resolveSettings } from './options.js';
-import { batchByQueue, pipePublish } from './publish.js';
+import { batchByQueue, checkSize, execPipeline, ListPusher, pipePublish, singlePush } from './publish.js';
 import { defineScripts, runScript } from './scripts.js';
 import { parseRedisUrl } from './url.js';
 
@@ -33,7 +34,10 @@ export class RedisBroker implements Broker {
   private readonly cluster: boolean;
   private readonly consumers = new Set<RedisConsumer>();
   private readonly extraClients = new Set<RedisClient>();
+  private readonly pusher: ListPusher;
   private ready: Promise<void> | undefined;
+  /** Set once the first connect succeeded: later calls skip awaiting `ready`. */
+  private connected = false;
   private closed = false;
   private drops = 0;
 
@@ -45,6 +49,7 @@ export class RedisBroker implements Broker {
     this.clientSettings = { target: parsed.target, redis: options.redis, cluster: options.cluster };
     this.client = createClient(this.clientSettings, 'broker');
     defineScripts(this.client);
+    this.pusher = new ListPusher(this.client, this.cluster);
     // Errors surface through the commands that fail; the event only needs a listener.
     this.client.on('error', () => {});
     this.client.on('close', () => {
@@ -54,10 +59,15 @@ export class RedisBroker implements Broker {
 
   private connect(): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError('redis broker'));
-    this.ready ??= connectClient(this.client, this.display).catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
+    this.ready ??= connectClient(this.client, this.display).then(
+      () => {
+        this.connected = true;
+      },
+      (error: unknown) => {
+        this.ready = undefined;
+        throw error;
+      },
+    );
     return this.ready;
   }
 
@@ -70,8 +80,18 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async publish(message: OutgoingMessage): Promise<void> {
-    await this.publishMany([message]);
+  publish(message: OutgoingMessage): Promise<void> {
+    // Delayed (and eta-only) messages take the general path; an immediate one goes straight out,
+    // without an async frame of its own: this runs once per `enqueue`.
+    if ((message.delayMs ?? 0) > 0) return this.publishMany([message]);
+    try {
+      const { queue } = message;
+      const { raw, step } = encodeEnvelope(queue, message.message);
+      checkSize(raw, this.capabilities.maxMessageBytes);
+      return this.push(queue, listKey(this.cluster, queue, step), [raw]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async publishMany(messages: readonly OutgoingMessage[]): Promise<void> {
@@ -80,6 +100,8 @@ export class RedisBroker implements Broker {
       maxBytes: this.capabilities.maxMessageBytes,
       etaOnlyQueues: this.settings.etaOnlyQueues,
     });
+    const single = singlePush(batches);
+    if (single) return this.push(single.queue, single.key, single.raws);
     await this.call('publish', async () => {
       // One pipeline on a single server; one per queue (one slot each) on Cluster.
       const groups = this.cluster ? [...batches].map((b) => [b]) : [[...batches]];
@@ -87,12 +109,26 @@ export class RedisBroker implements Broker {
         groups.map(async (group) => {
           const pipeline = this.client.pipeline();
           for (const [queue, batch] of group) pipePublish(pipeline, this.cluster, queue, batch);
-          const results = (await pipeline.exec()) ?? [];
-          const failed = results.find(([error]) => error);
-          if (failed?.[0]) throw failed[0];
+          await execPipeline(pipeline);
         }),
       );
     });
+  }
+
+  /** Publishes to one list of one queue (the shape of every `enqueue`) in one write. */
+  private push(queue: string, list: string, raws: readonly string[]): Promise<void> {
+    // Once connected, no extra await.
+    if (!this.connected || this.closed) return this.connect().then(() => this.pushNow(queue, list, raws));
+    return this.pushNow(queue, list, raws);
+  }
+
+  private pushNow(queue: string, list: string, raws: readonly string[]): Promise<void> {
+    return this.pusher.push(queue, list, raws).then(
+      () => undefined,
+      (error: unknown) => {
+        throw toCeleriacError(error, 'publish', this.display);
+      },
+    );
   }
 
   async consume(options: ConsumeOptions): Promise<Consumer> {
@@ -168,6 +204,8 @@ export class RedisBroker implements Broker {
     if (this.closed) return;
     await Promise.allSettled([...this.consumers].map((c) => c.close()));
     this.closed = true;
+    // Nothing publishes any more: the last wake-up lists get their trim and TTL now.
+    if (this.connected) await this.pusher.flush();
     for (const c of this.extraClients) c.disconnect();
     this.extraClients.clear();
     if (this.ready) await this.client.quit().catch(() => this.client.disconnect());
@@ -180,6 +218,7 @@ export class RedisBroker implements Broker {
    */
   async destroy(): Promise<void> {
     this.closed = true;
+    this.pusher.discard();
     for (const c of [...this.consumers]) c.crash();
     for (const c of this.extraClients) c.disconnect();
     this.extraClients.clear();

@@ -1,4 +1,4 @@
-import { createTaskMessage, DecodeError } from '@celeriac/core';
+import { createTaskMessage, DecodeError, encodeBody, type TaskMessage } from '@celeriac/core';
 import { describe, expect, it } from 'vitest';
 import {
   decodeEnvelope,
@@ -48,5 +48,58 @@ describe('kombu envelope', () => {
       DecodeError,
     );
     expect(() => decodeEnvelope('not json')).toThrow(/JSON envelope/);
+  });
+});
+
+describe('kombu envelope text', () => {
+  /** What the envelope was before it was written by hand: JSON.stringify of the object. */
+  function reference(queue: string, message: TaskMessage, deliveryTag: string): string {
+    const wire = toWirePriority(message.properties.priority);
+    return JSON.stringify({
+      body: Buffer.from(encodeBody(message), 'utf8').toString('base64'),
+      'content-encoding': 'utf-8',
+      'content-type': 'application/json',
+      headers: message.headers,
+      properties: {
+        correlation_id: message.properties.correlation_id,
+        reply_to: message.properties.reply_to,
+        delivery_mode: message.properties.delivery_mode,
+        delivery_info: { exchange: '', routing_key: queue },
+        priority: wire,
+        body_encoding: 'base64',
+        delivery_tag: deliveryTag,
+      },
+    });
+  }
+
+  it('is byte for byte what JSON.stringify gives, odd names and ids included', () => {
+    const cases: [string, TaskMessage][] = [
+      ['celery', createTaskMessage({ task: 'tasks.add', args: [1, 'é'], kwargs: { when: new Date(0) } })],
+      ['q"uo\\te\u0001', createTaskMessage({ task: 't', id: 'id "with" quotes', priority: 3 })],
+      ['été ☃', createTaskMessage({ task: 't', id: 'a/b:c@d+e-f.g_h', headers: { x: 1, retries: 4 } })],
+      ['lone \ud800', createTaskMessage({ task: 't', id: '\ud800', kwargs: { s: '\u2028' } })],
+      // Kwargs only, with values kombu tags, and with a canvas: both ways of writing the body.
+      ['tags', createTaskMessage({ task: 't', kwargs: { at: new Date(0), raw: new Uint8Array([0xff, 1]) } })],
+      ['link', createTaskMessage({ task: 't', kwargs: { x: 1 }, embed: { chain: [] } })],
+      ['no-embed', createTaskMessage({ task: 't', kwargs: { x: 1 }, embed: null })],
+    ];
+    for (const [queue, message] of cases) {
+      const { raw, deliveryTag } = encodeEnvelope(queue, message);
+      expect(raw).toBe(reference(queue, message, deliveryTag));
+      const decoded = decodeEnvelope(raw);
+      expect(decoded.headers).toEqual(message.headers);
+      expect(decoded.body).toEqual(message.body);
+    }
+  });
+
+  it('still writes valid JSON for a hand-made message with missing or unusual properties', () => {
+    const base = createTaskMessage({ task: 't' });
+    const odd = {
+      ...base,
+      properties: { ...base.properties, reply_to: undefined, delivery_mode: 7 },
+    } as unknown as TaskMessage;
+    const { raw, deliveryTag } = encodeEnvelope('celery', odd);
+    expect(raw).toBe(reference('celery', odd, deliveryTag));
+    expect(JSON.parse(raw).properties).not.toHaveProperty('reply_to');
   });
 });

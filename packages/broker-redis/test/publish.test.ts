@@ -1,0 +1,84 @@
+import { createTaskMessage } from '@celeriac/core';
+import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeEnvelope, listKey, type RedisBroker } from '../src/index.js';
+import { redisUrl, testBroker } from './helpers.js';
+
+const up = await requireService('redis', redisUrl);
+
+const wakeKey = (queue: string) => `_celeriac.wake.${queue}`;
+
+describe.skipIf(!up)('publishing one message at a time', () => {
+  const redis = new Redis(redisUrl);
+  const brokers: RedisBroker[] = [];
+  const broker = () => {
+    const b = testBroker();
+    brokers.push(b);
+    return b;
+  };
+
+  afterAll(async () => {
+    await Promise.all(brokers.map((b) => b.close()));
+    redis.disconnect();
+  });
+
+  const send = (b: RedisBroker, queue: string, i: number) =>
+    b.publish({ queue, message: createTaskMessage({ task: 'tasks.add', args: [i] }) });
+
+  it('pushes each message in order, with a wake-up token a blocked consumer receives', async () => {
+    const b = broker();
+    const queue = uniqueName('pub-order');
+    await send(b, queue, 0); // connects
+    const blocked = redis.duplicate();
+    try {
+      await blocked.del(wakeKey(queue));
+      const waiting = blocked.blpop(wakeKey(queue), 5);
+      await waitFor(async () => {
+        const clients = (await redis.client('LIST')) as string;
+        return clients.includes('cmd=blpop');
+      });
+      await send(b, queue, 1);
+      expect(await waiting).toEqual([wakeKey(queue), '1']);
+    } finally {
+      blocked.disconnect();
+    }
+    for (let i = 2; i < 5; i++) await send(b, queue, i);
+    // Consumers take from the right: the oldest message first.
+    const raws = await redis.lrange(listKey(false, queue, 0), 0, -1);
+    expect(raws.reverse().map((raw) => decodeEnvelope(raw).body[0])).toEqual([[0], [1], [2], [3], [4]]);
+  });
+
+  it('keeps the wake-up list of a queue nobody consumes short, and lets it expire', async () => {
+    const b = broker();
+    const queue = uniqueName('pub-wake');
+    for (let i = 0; i < 100; i++) await send(b, queue, i);
+    expect(await redis.llen(listKey(false, queue, 0))).toBe(100);
+    expect(await redis.llen(wakeKey(queue))).toBeLessThanOrEqual(32);
+    // Trimmed to the cap soon after the last publish, without waiting for close, and expiring.
+    await waitFor(async () => (await redis.llen(wakeKey(queue))) <= 16, { what: 'a trimmed wake-up list' });
+    expect(await redis.pttl(wakeKey(queue))).toBeGreaterThan(0);
+  });
+
+  it('gives the last wake-up list its TTL when the broker closes', async () => {
+    const b = testBroker();
+    const queue = uniqueName('pub-close');
+    await send(b, queue, 0);
+    await b.close();
+    expect(await redis.pttl(wakeKey(queue))).toBeGreaterThan(0);
+    expect(await redis.llen(wakeKey(queue))).toBe(1);
+  });
+
+  it('publishes a batch for one list in one go, tokens capped as before', async () => {
+    const b = broker();
+    const queue = uniqueName('pub-batch');
+    const messages = Array.from({ length: 50 }, (_, i) => ({
+      queue,
+      message: createTaskMessage({ task: 'tasks.add', args: [i] }),
+    }));
+    await b.publishMany(messages);
+    expect(await redis.llen(listKey(false, queue, 0))).toBe(50);
+    expect(await redis.llen(wakeKey(queue))).toBe(16);
+    expect(await redis.pttl(wakeKey(queue))).toBeGreaterThan(0);
+  });
+});
