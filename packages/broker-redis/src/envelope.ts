@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DecodeError, decodeTaskMessage, encodeBody, encodeJson, type TaskMessage } from '@celeriac/core';
+import { DecodeError, decodeTaskMessage, encodeBody, type TaskMessage } from '@celeriac/core';
 import { fromWirePriority, type PriorityStep, stepForWire, toWirePriority } from './priority.js';
 
 /** A message encoded as kombu stores it in a Redis list. */
@@ -39,44 +39,6 @@ function quote(value: unknown): string | undefined {
   return typeof value === 'string' && PLAIN.test(value) ? `"${value}"` : json(value);
 }
 
-const EMBED_KEYS = ['callbacks', 'errbacks', 'chain', 'chord'];
-const NO_EMBED = '{"callbacks":null,"errbacks":null,"chain":null,"chord":null}';
-
-/** An embed with no callbacks, errbacks, chain or chord, in the standard key order. */
-function isEmptyEmbed(embed: unknown): boolean {
-  if (typeof embed !== 'object' || embed === null || 'toJSON' in embed) return false;
-  let i = 0;
-  for (const key in embed) {
-    if (key !== EMBED_KEYS[i] || (embed as Record<string, unknown>)[key] !== null) return false;
-    i += 1;
-  }
-  return i === EMBED_KEYS.length;
-}
-
-/**
- * `encodeBody(message)`. A call with only kwargs and no canvas (most messages) is written around
- * the kwargs' JSON, which gives the same text: kombu tags apply to the kwargs alone there.
- */
-function bodyJson(message: TaskMessage): string {
-  const { body } = message;
-  if (Array.isArray(body) && body.length === 3) {
-    const [args, kwargs, embed] = body;
-    if (
-      Array.isArray(args) &&
-      args.length === 0 &&
-      !('toJSON' in args) &&
-      typeof kwargs === 'object' &&
-      kwargs !== null &&
-      !('toJSON' in kwargs) &&
-      isEmptyEmbed(embed)
-    ) {
-      const text = encodeJson(kwargs);
-      if (text !== undefined) return `[[],${text},${NO_EMBED}]`;
-    }
-  }
-  return encodeBody(message);
-}
-
 /**
  * Builds kombu's Redis envelope: body base64 of the v2 body JSON, hyphenated content keys, and the
  * properties a Python worker requires (`delivery_tag`, `body_encoding`, `delivery_info`).
@@ -86,7 +48,7 @@ export function encodeEnvelope(queue: string, message: TaskMessage): EncodedEnve
   const { properties } = message;
   const wire = toWirePriority(properties.priority);
   const deliveryTag = randomUUID();
-  const body = Buffer.from(bodyJson(message), 'utf8').toString('base64');
+  const body = Buffer.from(encodeBody(message), 'utf8').toString('base64');
   const headers = json(message.headers);
   const correlationId = quote(properties.correlation_id);
   const replyTo = quote(properties.reply_to);

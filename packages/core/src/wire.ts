@@ -22,9 +22,42 @@ export interface WireParts {
   readonly contentEncoding?: string | undefined;
 }
 
-/** Serialises the body `[args, kwargs, embed]` as kombu JSON. */
+const EMBED_KEYS = ['callbacks', 'errbacks', 'chain', 'chord'];
+const NO_EMBED = '{"callbacks":null,"errbacks":null,"chain":null,"chord":null}';
+
+/** An embed with no callbacks, errbacks, chain or chord, in the standard key order. */
+function isEmptyEmbed(embed: unknown): boolean {
+  if (typeof embed !== 'object' || embed === null || 'toJSON' in embed) return false;
+  let i = 0;
+  for (const key in embed) {
+    if (key !== EMBED_KEYS[i] || (embed as Record<string, unknown>)[key] !== null) return false;
+    i += 1;
+  }
+  return i === EMBED_KEYS.length;
+}
+
+/**
+ * Serialises the body `[args, kwargs, embed]` as kombu JSON. A call with only kwargs and no canvas
+ * (most messages) is written around the kwargs' JSON: the same text, with only the kwargs to walk.
+ */
 export function encodeBody(message: TaskMessage, options?: EncodeJsonOptions): string {
-  return encodeJson(message.body, options);
+  const { body } = message;
+  if (options === undefined && Array.isArray(body) && body.length === 3) {
+    const [args, kwargs, embed] = body;
+    if (
+      Array.isArray(args) &&
+      args.length === 0 &&
+      !('toJSON' in args) &&
+      typeof kwargs === 'object' &&
+      kwargs !== null &&
+      !('toJSON' in kwargs) &&
+      isEmptyEmbed(embed)
+    ) {
+      const text = encodeJson(kwargs);
+      if (text !== undefined) return `[[],${text},${NO_EMBED}]`;
+    }
+  }
+  return encodeJson(body, options);
 }
 
 /** Serialises headers with the same codec (headers may carry tagged values in theory; in practice not). */

@@ -112,3 +112,19 @@ describe('createTaskMessage', () => {
     ]);
   });
 });
+
+describe('encodeBody', () => {
+  it('writes a kwargs-only call as the whole body would be written, kombu tags included', async () => {
+    const { encodeJson } = await import('../src/json-codec.js');
+    const when = new Date('2026-01-02T03:04:05.678Z');
+    const plain = createTaskMessage({ task: 't', kwargs: { x: 1, s: 'a"b' } });
+    const tagged = createTaskMessage({ task: 't', kwargs: { when, bytes: new Uint8Array([1, 2]) } });
+    const canvas = createTaskMessage({ task: 't', kwargs: { x: 1 } });
+    canvas.body[2] = { callbacks: [], errbacks: null, chain: null, chord: null };
+    for (const m of [plain, tagged, canvas]) expect(encodeBody(m)).toBe(encodeJson(m.body));
+    expect(JSON.parse(encodeBody(tagged))[1].when).toEqual({
+      __type__: 'datetime',
+      __value__: '2026-01-02T03:04:05.678+00:00',
+    });
+  });
+});
