@@ -40,6 +40,16 @@ export class Committer {
     return next;
   }
 
+  /**
+   * Asks for a commit of the current state without waiting for it: nothing happens when one is
+   * already queued (it will include this state), so a burst of acknowledgements costs no promise
+   * each.
+   */
+  request(onError: (error: unknown) => void): void {
+    if (this.stopped || this.queued) return;
+    this.flush().catch(onError);
+  }
+
   /** No commit is sent after this (a crashed member commits nothing). */
   stop(): void {
     this.stopped = true;

@@ -66,7 +66,7 @@ export class Credits {
 
   private notify(): void {
     if (this.free <= 0) return;
-    for (const wake of this.waiters.splice(0)) wake();
+    if (this.waiters.length > 0) for (const wake of this.waiters.splice(0)) wake();
     for (const listener of this.listeners) listener();
   }
 }

@@ -1,32 +1,124 @@
-import type { DeadLetterReason, Delivery } from '@celeriac/core';
+import type {
+  DeadLetterReason,
+  DecodeError,
+  Delivery,
+  MalformedDelivery,
+  TaskDelivery,
+  TaskMessage,
+} from '@celeriac/core';
+import { brokerError } from './errors.js';
 import type { DecodedRecord } from './record-codec.js';
+import type { TransportRecord } from './transport/types.js';
+import type { WorkPartition } from './work-partition.js';
 
-/** What a delivery's settlement methods do, supplied by the consumer that handed it out. */
-export interface SettlementOps {
-  /** Settles once: runs `publish` first when given (a copy elsewhere), then finishes the record. */
-  settle(publish?: () => Promise<void>): Promise<void>;
+/** What settling a delivery does, implemented by the consumer that handed it out. */
+export interface Settler {
+  /** The record is done with (acknowledged, or its copy is published): free its slot, finish its offset. */
+  settled(part: WorkPartition, offset: number): void;
+  /** Whether the record went back to the queue already (closed, or the partition moved). */
+  released(part: WorkPartition): boolean;
   /** Publishes a copy back to the queue, through a delay tier when `delayMs` > 0. */
-  publishRequeue(delayMs: number): Promise<void>;
+  publishRequeue(record: TransportRecord, deliveryCount: number, delayMs: number): Promise<void>;
   /** Publishes a copy to the dead-letter topic with the reason. */
-  publishDeadLetter(reason: DeadLetterReason): Promise<void>;
+  publishDeadLetter(record: TransportRecord, deliveryCount: number, reason: DeadLetterReason): Promise<void>;
 }
 
-/** A delivery of a decoded record. */
+const PENDING = 0;
+const SETTLING = 1;
+const SETTLED = 2;
+
+/** Shared by every acknowledgement: nothing in it to wait for. */
+const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * Settlement shared by both kinds of delivery. Methods live on the prototype (no closures per
+ * record), and an acknowledgement settles synchronously: only a copy to publish is awaited.
+ */
+abstract class KafkaSettlement {
+  private state = PENDING;
+
+  constructor(
+    readonly queue: string,
+    readonly deliveryCount: number,
+    private readonly part: WorkPartition,
+    private readonly record: TransportRecord,
+    private readonly settler: Settler,
+  ) {}
+
+  ack(): Promise<void> {
+    if (this.state !== PENDING) return DONE;
+    this.state = SETTLED;
+    this.settler.settled(this.part, this.record.offset);
+    return DONE;
+  }
+
+  requeue(options?: { readonly delayMs?: number }): Promise<void> {
+    const delayMs = options?.delayMs ?? 0;
+    return this.settleAfter(() => this.settler.publishRequeue(this.record, this.deliveryCount, delayMs));
+  }
+
+  deadLetter(reason: DeadLetterReason): Promise<void> {
+    return this.settleAfter(() => this.settler.publishDeadLetter(this.record, this.deliveryCount, reason));
+  }
+
+  /** Settles once the copy is published; a failed publish leaves the delivery unsettled. */
+  private settleAfter(publish: () => Promise<void>): Promise<void> {
+    if (this.state !== PENDING) return DONE;
+    // Returned to the queue already: there is nothing to publish a copy of.
+    if (this.settler.released(this.part)) return this.ack();
+    this.state = SETTLING;
+    return publish().then(
+      () => {
+        this.state = SETTLED;
+        this.settler.settled(this.part, this.record.offset);
+      },
+      (error: unknown) => {
+        this.state = PENDING;
+        throw brokerError('settling a delivery', error);
+      },
+    );
+  }
+}
+
+class KafkaTaskDelivery extends KafkaSettlement implements TaskDelivery {
+  readonly kind = 'task';
+  constructor(
+    queue: string,
+    deliveryCount: number,
+    part: WorkPartition,
+    record: TransportRecord,
+    settler: Settler,
+    readonly message: TaskMessage,
+  ) {
+    super(queue, deliveryCount, part, record, settler);
+  }
+}
+
+class KafkaMalformedDelivery extends KafkaSettlement implements MalformedDelivery {
+  readonly kind = 'malformed';
+  constructor(
+    queue: string,
+    deliveryCount: number,
+    part: WorkPartition,
+    record: TransportRecord,
+    settler: Settler,
+    readonly raw: string,
+    readonly error: DecodeError,
+  ) {
+    super(queue, deliveryCount, part, record, settler);
+  }
+}
+
+/** A delivery of a decoded record of `part`. */
 export function createDelivery(
   queue: string,
   deliveryCount: number,
   decoded: DecodedRecord,
-  ops: SettlementOps,
+  part: WorkPartition,
+  record: TransportRecord,
+  settler: Settler,
 ): Delivery {
-  const settlement = {
-    queue,
-    deliveryCount,
-    ack: () => ops.settle(),
-    requeue: (options?: { readonly delayMs?: number }) =>
-      ops.settle(() => ops.publishRequeue(options?.delayMs ?? 0)),
-    deadLetter: (reason: DeadLetterReason) => ops.settle(() => ops.publishDeadLetter(reason)),
-  };
   return decoded.kind === 'task'
-    ? { ...settlement, kind: 'task', message: decoded.message }
-    : { ...settlement, kind: 'malformed', raw: decoded.raw, error: decoded.error };
+    ? new KafkaTaskDelivery(queue, deliveryCount, part, record, settler, decoded.message)
+    : new KafkaMalformedDelivery(queue, deliveryCount, part, record, settler, decoded.raw, decoded.error);
 }

@@ -3,7 +3,16 @@
  * identifiers without dots, so the `celeriac.` prefix cannot collide with them.
  */
 export const META_PREFIX = 'celeriac.';
-/** The Celery message properties (correlation_id, reply_to, priority, …) as JSON. */
+/**
+ * The Celery headers and properties of a task record as one JSON object,
+ * `{"headers": {…}, "properties": {…}}` (kombu JSON, so type tags survive): one Kafka header
+ * instead of one per Celery header, because kafkajs pays for every header of every record.
+ */
+export const ENVELOPE_HEADER = 'celeriac.envelope';
+/**
+ * The Celery message properties as JSON, in the older layout that carried each Celery header in a
+ * Kafka header of its own. Still read, so records already on a topic decode; no longer written.
+ */
 export const PROPERTIES_HEADER = 'celeriac.properties';
 /** How many times the message was delivered before this copy was published (absent: 0). */
 export const DELIVERY_COUNT_HEADER = 'celeriac.delivery-count';
@@ -27,7 +36,8 @@ export function splitHeaders(headers: Readonly<Record<string, string>>): {
 } {
   const celery: Record<string, string> = {};
   const meta: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name] as string;
     if (isMetaHeader(name)) meta[name] = value;
     else celery[name] = value;
   }

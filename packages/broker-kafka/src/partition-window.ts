@@ -86,6 +86,9 @@ export class PartitionWindow {
   }
 
   private find(offset: number): number {
+    // Offsets are usually consecutive: try the slot they would have then before searching.
+    const guess = this.head + (offset - (this.offsets[this.head] ?? offset));
+    if (guess >= this.head && guess < this.offsets.length && this.offsets[guess] === offset) return guess;
     let lo = this.head;
     let hi = this.offsets.length - 1;
     while (lo <= hi) {

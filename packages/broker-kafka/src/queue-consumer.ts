@@ -2,7 +2,7 @@ import type { CeleriacError, DeadLetterReason, Delivery } from '@celeriac/core';
 import { type CommitPlan, Committer } from './committer.js';
 import type { Credits } from './credits.js';
 import { pickTier } from './delay-tiers.js';
-import { createDelivery } from './delivery.js';
+import { createDelivery, type Settler } from './delivery.js';
 import { brokerError } from './errors.js';
 import {
   DELIVERY_COUNT_HEADER,
@@ -50,7 +50,7 @@ const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
  * topic, whose records it hands out up to the consumer's free slots (several per partition at
  * once), and some partitions of the queue's delay tiers, whose records it moves on when due.
  */
-export class QueueConsumer implements GroupHandlers {
+export class QueueConsumer implements GroupHandlers, Settler {
   private readonly group: GroupConsumer;
   private readonly work = new Map<number, WorkPartition>();
   private readonly tiers = new Map<string, TierPartition>();
@@ -60,6 +60,9 @@ export class QueueConsumer implements GroupHandlers {
   /** Deliveries handed out from partitions still owned and not settled. */
   private inFlight = 0;
   private drainWaiters: (() => void)[] = [];
+  /** Set when a partition paused for want of slots, so freed slots check the partitions only then. */
+  private creditsBlocked = false;
+  private readonly onCommitError = (e: unknown) => this.report('committing', e);
 
   constructor(private readonly deps: QueueConsumerDeps) {
     const { topics, options } = deps;
@@ -184,17 +187,20 @@ export class QueueConsumer implements GroupHandlers {
         const budget = waitUntil - Date.now();
         if (credits.isPaused || someoneWaits || budget <= 0 || !(await credits.waitForFree(budget))) {
           part.gate.block('credits');
+          this.creditsBlocked = true;
           break;
         }
         continue;
       }
       part.window.begin(head.offset);
       const room = Math.min(credits.free, options.maxUncommitted - part.window.span, records.length - taken);
-      const round = records.slice(taken, taken + room);
+      const end = taken + room;
       const marker = part.redelivery;
-      const priors = round.map((r) => marker.note(r.offset));
+      let redelivered = false;
+      for (let i = taken; i < end; i++)
+        if (marker.note((records[i] as TransportRecord).offset) > 0) redelivered = true;
       if (marker.needsPersist) {
-        if (priors.some((p) => p > 0)) {
+        if (redelivered) {
           // A record that came back after a crash may be what crashes workers: its count must be
           // stored before it leaves, or a crash loop would never reach the delivery limit.
           try {
@@ -206,11 +212,14 @@ export class QueueConsumer implements GroupHandlers {
           if (this.state !== 'running' || part.lost) break;
         } else {
           // First deliveries: stored in the same commit round, without holding them back.
-          void this.committer.flush().catch((e: unknown) => this.report('storing the redelivery marker', e));
+          this.committer.request((e) => this.report('storing the redelivery marker', e));
         }
       }
-      const n = Math.min(round.length, credits.free);
-      for (let i = 0; i < n; i++) this.handOut(part, round[i] as TransportRecord, priors[i] ?? 0);
+      const n = Math.min(room, credits.free);
+      for (let i = taken; i < taken + n; i++) {
+        const record = records[i] as TransportRecord;
+        this.handOut(part, record, marker.prior(record.offset));
+      }
       taken += n;
     }
     return taken;
@@ -221,31 +230,14 @@ export class QueueConsumer implements GroupHandlers {
     part.window.add(record.offset);
     this.inFlight++;
     const deliveryCount = headerDeliveryCount(record.headers) + prior + 1;
-    let settled = false;
-    let settling = false;
-    const delivery = createDelivery(this.deps.topics.queue, deliveryCount, decodeRecord(record), {
-      settle: async (publish) => {
-        if (settled || settling) return;
-        if (this.released(part)) {
-          // Returned to the queue already (closed, or the partition moved): nothing to do here.
-          settled = true;
-          this.deps.credits.release();
-          return;
-        }
-        settling = true;
-        try {
-          if (publish) await publish();
-        } catch (error) {
-          settling = false;
-          throw brokerError('settling a delivery', error);
-        }
-        settled = true;
-        this.deps.credits.release();
-        if (!this.released(part)) this.finish(part, record.offset);
-      },
-      publishRequeue: (delayMs) => this.produce(this.requeueCopy(record, deliveryCount, delayMs)),
-      publishDeadLetter: (reason) => this.produce(this.deadLetterCopy(record, deliveryCount, reason)),
-    });
+    const delivery = createDelivery(
+      this.deps.topics.queue,
+      deliveryCount,
+      decodeRecord(record),
+      part,
+      record,
+      this,
+    );
     try {
       this.deps.onDelivery(delivery);
     } catch (error) {
@@ -253,7 +245,22 @@ export class QueueConsumer implements GroupHandlers {
     }
   }
 
-  private released(part: WorkPartition): boolean {
+  /** {@link Settler}: frees the slot, and finishes the offset while the partition is still ours. */
+  settled(part: WorkPartition, offset: number): void {
+    this.deps.credits.release();
+    if (!this.released(part)) this.finish(part, offset);
+  }
+
+  publishRequeue(record: TransportRecord, deliveryCount: number, delayMs: number): Promise<void> {
+    return this.produce(this.requeueCopy(record, deliveryCount, delayMs));
+  }
+
+  publishDeadLetter(record: TransportRecord, deliveryCount: number, reason: DeadLetterReason): Promise<void> {
+    return this.produce(this.deadLetterCopy(record, deliveryCount, reason));
+  }
+
+  /** {@link Settler}: whether the record went back to the queue already (closed, or the partition moved). */
+  released(part: WorkPartition): boolean {
     return part.lost || this.state === 'closing' || this.state === 'closed' || this.state === 'crashed';
   }
 
@@ -263,7 +270,7 @@ export class QueueConsumer implements GroupHandlers {
     if (this.inFlight <= 0) this.wakeDrainWaiters();
     if (part.gate.has('span') && part.window.span < this.deps.options.maxUncommitted)
       part.gate.unblock('span');
-    void this.committer.flush().catch((e: unknown) => this.report('committing', e));
+    this.committer.request(this.onCommitError);
   }
 
   private requeueCopy(record: TransportRecord, deliveryCount: number, delayMs: number): ProduceRecord {
@@ -311,6 +318,8 @@ export class QueueConsumer implements GroupHandlers {
   }
 
   private onCreditsFree(): void {
+    if (!this.creditsBlocked) return;
+    this.creditsBlocked = false;
     for (const part of this.work.values()) if (part.gate.has('credits')) part.gate.unblock('credits');
   }
 

@@ -7,30 +7,26 @@ import {
   type OutgoingMessage,
   type TaskMessage,
 } from '@celeriac/core';
-import { PROPERTIES_HEADER, splitHeaders } from './headers.js';
+import { ENVELOPE_HEADER, PROPERTIES_HEADER, splitHeaders } from './headers.js';
 import type { ProduceRecord, TransportRecord } from './transport/types.js';
 
 /**
- * The wire mapping: one task message is one record. Each Celery header becomes a Kafka header
- * whose value is JSON (so numbers, nulls and lists survive), the properties travel as JSON in
- * `celeriac.properties`, the value is the body `[args, kwargs, embed]` as kombu JSON, and the key is
- * the ordering key or else the task id.
+ * The wire mapping: one task message is one record. The Celery headers and properties travel
+ * together as kombu JSON in one Kafka header, `celeriac.envelope` (`{"headers", "properties"}`),
+ * the value is the body `[args, kwargs, embed]` as kombu JSON, and the key is the ordering key or
+ * else the task id. `meta` adds the adapter's own headers (due time, delivery count).
  */
 export function encodeTaskRecord(
   topic: string,
   item: OutgoingMessage,
   meta: Record<string, string> = {},
 ): ProduceRecord {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(item.message.headers)) {
-    if (value !== undefined) headers[name] = encodeJson(value);
-  }
-  headers[PROPERTIES_HEADER] = encodeJson(item.message.properties);
+  const { headers, properties } = item.message;
   return {
     topic,
-    key: item.orderingKey ?? item.message.headers.id,
+    key: item.orderingKey ?? headers.id,
     value: encodeBody(item.message),
-    headers: { ...headers, ...meta },
+    headers: { [ENVELOPE_HEADER]: encodeJson({ headers, properties }), ...meta },
   };
 }
 
@@ -62,6 +58,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 export function rawText(record: Pick<TransportRecord, 'headers' | 'value'>): string {
   const text = record.value?.toString('utf8') ?? '';
+  const envelope = record.headers[ENVELOPE_HEADER];
+  if (envelope !== undefined) {
+    const parsed = parseLoose(envelope);
+    const headers = isObject(parsed) ? (parsed.headers ?? {}) : parsed;
+    const properties = isObject(parsed) ? (parsed.properties ?? {}) : {};
+    return JSON.stringify({ headers, properties, body: parseLoose(text) });
+  }
   const { celery, meta } = splitHeaders(record.headers);
   if (Object.keys(celery).length === 0) return text;
   const headers = Object.fromEntries(Object.entries(celery).map(([k, v]) => [k, parseLoose(v)]));
@@ -85,18 +88,48 @@ export type DecodedRecord =
   | { readonly kind: 'task'; readonly message: TaskMessage }
   | { readonly kind: 'malformed'; readonly raw: string; readonly error: DecodeError };
 
-/** Decodes a consumed record into a Celery task message (v2 headers, or v1 / kombu bodies). */
+function contentTypeOf(properties: Record<string, unknown> | undefined): string | undefined {
+  return typeof properties?.content_type === 'string' ? properties.content_type : undefined;
+}
+
+/** The current layout: Celery headers and properties in one JSON header. */
+function decodeEnveloped(envelope: string, body: string): TaskMessage {
+  const parsed = decodeJson(envelope);
+  if (!isObject(parsed)) throw new DecodeError(`the ${ENVELOPE_HEADER} header is not a JSON object`);
+  const properties = isObject(parsed.properties) ? parsed.properties : undefined;
+  return decodeTaskMessage({
+    headers: parsed.headers,
+    properties,
+    body,
+    contentType: contentTypeOf(properties),
+  });
+}
+
+/** The older layout: one Kafka header per Celery header, properties in `celeriac.properties`. */
+function decodeHeaderPerField(
+  headers: Readonly<Record<string, string>>,
+  body: string,
+): TaskMessage | undefined {
+  const { celery, meta } = splitHeaders(headers);
+  if (!('task' in celery || 'id' in celery)) return undefined;
+  const decoded: Record<string, unknown> = {};
+  for (const name in celery) decoded[name] = decodeHeaderValue(celery[name] as string);
+  const props = meta[PROPERTIES_HEADER] === undefined ? undefined : parseLoose(meta[PROPERTIES_HEADER]);
+  const properties = isObject(props) ? props : undefined;
+  return decodeTaskMessage({ headers: decoded, properties, body, contentType: contentTypeOf(properties) });
+}
+
+/**
+ * Decodes a consumed record into a Celery task message: the `celeriac.envelope` layout, the older
+ * header-per-field layout, kombu's own Kafka envelope, or a bare protocol v1 body.
+ */
 export function decodeRecord(record: Pick<TransportRecord, 'headers' | 'value'>): DecodedRecord {
   const text = record.value?.toString('utf8') ?? '';
-  const { celery, meta } = splitHeaders(record.headers);
   try {
-    if ('task' in celery || 'id' in celery) {
-      const headers = Object.fromEntries(Object.entries(celery).map(([k, v]) => [k, decodeHeaderValue(v)]));
-      const props = meta[PROPERTIES_HEADER] === undefined ? undefined : parseLoose(meta[PROPERTIES_HEADER]);
-      const properties = isObject(props) ? props : undefined;
-      const contentType = typeof properties?.content_type === 'string' ? properties.content_type : undefined;
-      return { kind: 'task', message: decodeTaskMessage({ headers, properties, body: text, contentType }) };
-    }
+    const envelope = record.headers[ENVELOPE_HEADER];
+    if (envelope !== undefined) return { kind: 'task', message: decodeEnveloped(envelope, text) };
+    const legacy = decodeHeaderPerField(record.headers, text);
+    if (legacy) return { kind: 'task', message: legacy };
     const parsed = parseLoose(text);
     if (isObject(parsed) && 'body' in parsed && isObject(parsed.headers) && isObject(parsed.properties)) {
       return { kind: 'task', message: decodeKombuEnvelope(parsed) };

@@ -54,7 +54,7 @@ export class RedeliveryMarker {
   }
 
   /** Deliveries of `offset` that happened before this member took the partition over. */
-  private prior(offset: number): number {
+  prior(offset: number): number {
     if (this.previous.end === undefined || offset >= this.previous.end) return 0;
     return this.previous.counts.get(offset) ?? 1;
   }

@@ -1,5 +1,6 @@
 import { ConfigError, createTaskMessage } from '@celeriac/core';
 import { describe, expect, it } from 'vitest';
+import { Committer } from '../src/committer.js';
 import { pickTier, releaseAt } from '../src/delay-tiers.js';
 import { queueTopics, tierLabel } from '../src/naming.js';
 import { PartitionWindow } from '../src/partition-window.js';
@@ -32,6 +33,42 @@ describe('partition window', () => {
     expect(w.seen(5)).toBe(true);
     expect(w.seen(6)).toBe(false);
     expect(() => w.add(5)).toThrow();
+  });
+});
+
+describe('committer', () => {
+  it('coalesces requested commits: one in flight, one queued, each with the state when it starts', async () => {
+    let state = 0;
+    const sent: number[] = [];
+    const releases: (() => void)[] = [];
+    const committer = new Committer(
+      () => ({ offsets: [{ topic: 't', partition: 0, offset: state }], onCommitted: () => undefined }),
+      async (offsets) => {
+        sent.push(offsets[0]?.offset ?? -1);
+        if (sent.length <= 2) await new Promise<void>((resolve) => releases.push(resolve));
+      },
+    );
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    const errors: unknown[] = [];
+    state = 1;
+    committer.request((e) => errors.push(e));
+    state = 2;
+    committer.request((e) => errors.push(e));
+    await tick();
+    expect(sent).toEqual([2]);
+    state = 3;
+    committer.request((e) => errors.push(e));
+    state = 4;
+    committer.request((e) => errors.push(e));
+    await tick();
+    expect(sent).toEqual([2]);
+    releases.shift()?.();
+    await tick();
+    expect(sent).toEqual([2, 4]);
+    releases.shift()?.();
+    await committer.flush();
+    expect(sent).toEqual([2, 4, 4]);
+    expect(errors).toEqual([]);
   });
 });
 
@@ -91,16 +128,63 @@ describe('wire mapping', () => {
       priority: 4,
       retries: 2,
     });
-    const record = encodeTaskRecord('q', { queue: 'q', message });
+    const record = encodeTaskRecord('q', { queue: 'q', message }, { 'celeriac.due-at': '5' });
     expect(record.key).toBe(message.headers.id);
-    expect(record.headers.retries).toBe('2');
-    expect(record.headers.id).toBe(JSON.stringify(message.headers.id));
+    // One Kafka header carries every Celery header and property; the adapter's own stay apart.
+    expect(Object.keys(record.headers).sort()).toEqual(['celeriac.due-at', 'celeriac.envelope']);
+    const envelope = JSON.parse(record.headers['celeriac.envelope'] as string);
+    expect(envelope.headers.retries).toBe(2);
+    expect(envelope.headers.id).toBe(message.headers.id);
+    expect(envelope.properties.priority).toBe(4);
     const decoded = decodeRecord({ headers: record.headers, value: Buffer.from(record.value as string) });
     expect(decoded.kind).toBe('task');
     if (decoded.kind !== 'task') return;
+    expect(decoded.message.headers).toEqual(message.headers);
     expect(decoded.message.headers.retries).toBe(2);
     expect(decoded.message.properties.priority).toBe(4);
     expect(decoded.message.body[1].when).toEqual(new Date(0));
+  });
+
+  it('still reads the older layout of one Kafka header per Celery header', () => {
+    const message = createTaskMessage({ task: 'a.b', args: [1], kwargs: { when: new Date(0) }, retries: 3 });
+    // As the adapter wrote records before the envelope header: each value JSON, properties apart.
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(message.headers))
+      if (value !== undefined) headers[name] = JSON.stringify(value);
+    headers['celeriac.properties'] = JSON.stringify({ ...message.properties, priority: 7 });
+    headers['celeriac.delivery-count'] = '2';
+    const value = Buffer.from(JSON.stringify(message.body));
+    const decoded = decodeRecord({ headers, value });
+    expect(decoded.kind).toBe('task');
+    if (decoded.kind !== 'task') return;
+    expect(decoded.message.headers).toEqual(message.headers);
+    expect(decoded.message.properties.priority).toBe(7);
+    expect(rawText({ headers, value })).toContain(message.headers.id);
+  });
+
+  it('shows the envelope in raw text and hands over a broken envelope as malformed', () => {
+    const message = createTaskMessage({ task: 'a.b' });
+    const record = encodeTaskRecord('q', { queue: 'q', message });
+    const raw = JSON.parse(rawText({ headers: record.headers, value: Buffer.from(record.value as string) }));
+    expect(raw.headers.id).toBe(message.headers.id);
+    expect(raw.properties.correlation_id).toBe(message.properties.correlation_id);
+    expect(raw.body).toEqual(JSON.parse(record.value as string));
+    const broken = decodeRecord({
+      headers: { 'celeriac.envelope': '{"headers":' },
+      value: Buffer.from('[[],{},null]'),
+    });
+    expect(broken.kind).toBe('malformed');
+    if (broken.kind === 'malformed') expect(broken.raw).toContain('{"headers":');
+    const pickled = decodeRecord({
+      headers: {
+        'celeriac.envelope': JSON.stringify({
+          headers: message.headers,
+          properties: { content_type: 'application/x-python-serialize' },
+        }),
+      },
+      value: Buffer.from('[[],{},null]'),
+    });
+    expect(pickled.kind).toBe('malformed');
   });
 
   it('keys by the ordering key when one is given', () => {

@@ -18,7 +18,9 @@ const REBALANCE_ERRORS = new Set([
 /** Kafka header values as kafkajs hands them over, decoded to strings. */
 export function decodeHeaders(headers: KafkaMessage['headers']): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers ?? {})) {
+  if (!headers) return out;
+  for (const key in headers) {
+    const value = headers[key];
     const first = Array.isArray(value) ? value[0] : value;
     if (first === undefined) continue;
     out[key] = typeof first === 'string' ? first : first.toString('utf8');
@@ -26,17 +28,48 @@ export function decodeHeaders(headers: KafkaMessage['headers']): Record<string, 
   return out;
 }
 
+/**
+ * A kafkajs message as a transport record. The key, headers and timestamp are decoded on first
+ * use: the hot path reads only the headers and value, and some records are never handed out.
+ */
+class KafkajsRecord implements TransportRecord {
+  readonly offset: number;
+  private decodedKey: string | null | undefined;
+  private decodedHeaders: Record<string, string> | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private readonly message: KafkaMessage,
+  ) {
+    this.offset = Number(message.offset);
+  }
+
+  get value(): Buffer | null {
+    return this.message.value;
+  }
+
+  get key(): string | null {
+    if (this.decodedKey === undefined) {
+      const key = this.message.key;
+      this.decodedKey = key ? key.toString('utf8') : null;
+    }
+    return this.decodedKey;
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    this.decodedHeaders ??= decodeHeaders(this.message.headers);
+    return this.decodedHeaders;
+  }
+
+  get timestamp(): number {
+    return Number(this.message.timestamp);
+  }
+}
+
 /** A kafkajs message as a transport record. */
 export function toRecord(topic: string, partition: number, message: KafkaMessage): TransportRecord {
-  return {
-    topic,
-    partition,
-    offset: Number(message.offset),
-    key: message.key ? message.key.toString('utf8') : null,
-    value: message.value,
-    headers: decodeHeaders(message.headers),
-    timestamp: Number(message.timestamp),
-  };
+  return new KafkajsRecord(topic, partition, message);
 }
 
 function byTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
