@@ -7,6 +7,10 @@ KAFKA_DIR=$STATE_DIR/kafka
 KAFKA_SRC=$SCRIPTS_DIR/kafka
 # Preferred version first; each entry is "<kafka version> <matching log4j version>".
 KAFKA_VERSIONS=("4.4.0 2.25.5" "4.3.1 2.25.4")
+# The broker keeps files open for every partition, and test runs make topics they never delete.
+# Past this many partition folders the data dir is started afresh before the open-files limit
+# (often 20,000) stops the broker. It only ever holds test data.
+KAFKA_MAX_PARTITION_DIRS=${KAFKA_MAX_PARTITION_DIRS:-6000}
 
 kafka_packages() { :; } # Java and Maven come with the machine.
 
@@ -74,9 +78,17 @@ kafka_new_cluster_id() {
 
 kafka_started_logged() { grep -q 'Kafka Server started' "$KAFKA_DIR/logs/server.log" 2>/dev/null; }
 
+kafka_partition_dirs() { find "$KAFKA_DIR/data" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l; }
+
 kafka_up() {
-  local t0 t1
+  local t0 t1 dirs
   t0=$(now)
+  dirs=$(kafka_partition_dirs)
+  if ((dirs > KAFKA_MAX_PARTITION_DIRS)); then
+    log "kafka: $dirs partition folders from earlier runs; starting from an empty data dir"
+    kafka_down
+    rm -rf "$KAFKA_DIR/data"
+  fi
   if port_open "$KAFKA_PORT"; then
     log "kafka: already running on $HOST:$KAFKA_PORT (Kafka $(kafka_version), checked in $(since "$t0")s)"
     return 0
