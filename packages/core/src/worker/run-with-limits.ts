@@ -12,6 +12,14 @@ export interface RunLimits {
   readonly hardMs?: number | undefined;
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 /**
  * Runs `fn` with a soft limit (aborts the signal so the handler can clean up) and a hard limit
  * (stops waiting for it and reports `TimeLimitExceeded`). A JS promise cannot be killed: past the
@@ -48,13 +56,21 @@ export async function runWithLimits(
     timers.push(setTimeout(() => abort(new TimeLimitExceeded(limits.softMs as number)), limits.softMs));
   }
   try {
+    if (limits.hardMs === undefined || limits.hardMs <= 0) {
+      // Nothing to race: run the handler here, awaiting only what it returns.
+      try {
+        const value = fn(signal);
+        return { kind: 'returned', value: isThenable(value) ? await value : value };
+      } catch (error) {
+        return { kind: 'threw', error };
+      }
+    }
     const run = Promise.resolve()
       .then(() => fn(signal))
       .then(
         (value): RunOutcome => ({ kind: 'returned', value }),
         (error: unknown): RunOutcome => ({ kind: 'threw', error }),
       );
-    if (limits.hardMs === undefined || limits.hardMs <= 0) return await run;
     const hard = new Promise<RunOutcome>((resolve) => {
       timers.push(
         setTimeout(() => {
