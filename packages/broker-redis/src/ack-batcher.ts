@@ -1,9 +1,10 @@
 import type { RedisClient } from './connection.js';
+import type { HeldDelivery } from './delivery.js';
 import type { FetchLoop } from './fetch-loop.js';
 import { runScript } from './scripts.js';
 
 interface PendingAck {
-  readonly tag: string;
+  readonly held: HeldDelivery;
   readonly resolve: (stillHeld: boolean) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -21,11 +22,11 @@ export class AckBatcher {
   constructor(private readonly client: RedisClient) {}
 
   /** Resolves `true` when acked, `false` when the consumer no longer held the delivery. */
-  ack(loop: FetchLoop, tag: string): Promise<boolean> {
+  ack(held: HeldDelivery): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      const list = this.pending.get(loop) ?? [];
-      list.push({ tag, resolve, reject });
-      this.pending.set(loop, list);
+      const list = this.pending.get(held.loop) ?? [];
+      list.push({ held, resolve, reject });
+      this.pending.set(held.loop, list);
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
@@ -43,9 +44,12 @@ export class AckBatcher {
         const chunks: PendingAck[][] = [];
         for (let i = 0; i < items.length; i += MAX_BATCH) chunks.push(items.slice(i, i + MAX_BATCH));
         return chunks.map(async (chunk) => {
-          const tags = chunk.map((p) => p.tag);
+          const tags = chunk.map((p) => p.held.tag);
           // The slots these acks free are refilled by the same call: one round trip, not two.
-          const slots = loop.reserveWithAck(chunk.length);
+          // (A delivery whose handler was reported done has given its slot back already.)
+          let freeing = 0;
+          for (const p of chunk) if (!p.held.handled) freeing++;
+          const slots = loop.reserveWithAck(freeing);
           const fetch = slots > 0 ? loop.fetchArgs(slots) : [];
           let reply: [number[], unknown[]];
           try {

@@ -27,6 +27,8 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
   private paused = false;
   private state: State = 'running';
   private readonly held = new Set<HeldDelivery>();
+  /** Held deliveries whose handler is done: they no longer take a slot. */
+  private handledCount = 0;
   private reserved = 0;
   private sequence = 1;
   private waiters: (() => void)[] = [];
@@ -117,6 +119,7 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
     }
     for (const held of this.held) held.settled = true;
     this.held.clear();
+    this.handledCount = 0;
     this.state = 'closed';
     this.onGone(this);
   }
@@ -128,7 +131,7 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
   // ---- LoopOwner ----
 
   reserve(max: number, freeing = 0): number {
-    const free = this.prefetch - (this.held.size - freeing) - this.reserved;
+    const free = this.prefetch - (this.held.size - this.handledCount - freeing) - this.reserved;
     // Several loops (Cluster: one per queue) share the slots: none may take them all at once.
     const share = Math.ceil(free / this.loops.length);
     const n = Math.max(0, Math.min(max, share));
@@ -157,7 +160,14 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
 
   accept(loop: FetchLoop, messages: readonly FetchedMessage[]): void {
     for (const m of messages) {
-      const held: HeldDelivery = { loop, tag: m.tag, queue: m.queue, step: m.step, settled: false };
+      const held: HeldDelivery = {
+        loop,
+        tag: m.tag,
+        queue: m.queue,
+        step: m.step,
+        settled: false,
+        handled: false,
+      };
       this.held.add(held);
       // While closing, fetched messages stay server-side in our held set; close() returns them.
       if (this.state !== 'running') continue;
@@ -187,7 +197,14 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
   // ---- Settler ----
 
   async ack(held: HeldDelivery): Promise<void> {
-    await this.settle(held, 'ack', async () => this.acks.ack(held.loop, held.tag));
+    await this.settle(held, 'ack', async () => this.acks.ack(held));
+  }
+
+  handled(held: HeldDelivery): void {
+    if (held.settled || held.handled || !this.held.has(held)) return;
+    held.handled = true;
+    this.handledCount++;
+    this.notify();
   }
 
   async requeue(held: HeldDelivery, delayMs: number): Promise<void> {
@@ -242,7 +259,7 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
       held.loop.needsReconcile = true;
       throw toCeleriacError(error, what);
     } finally {
-      this.held.delete(held);
+      if (this.held.delete(held) && held.handled) this.handledCount--;
       this.notify();
     }
   }

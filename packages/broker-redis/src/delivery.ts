@@ -20,6 +20,8 @@ export interface HeldDelivery {
   /** The priority list it came from, where a requeue puts it back. */
   readonly step: PriorityStep;
   settled: boolean;
+  /** The handler is done (see `Delivery.handled`): no longer counted against the prefetch. */
+  handled: boolean;
 }
 
 /** Settles held deliveries (implemented by the consumer). */
@@ -27,6 +29,7 @@ export interface Settler {
   ack(held: HeldDelivery): Promise<void>;
   requeue(held: HeldDelivery, delayMs: number): Promise<void>;
   deadLetter(held: HeldDelivery, reason: DeadLetterReason): Promise<void>;
+  handled(held: HeldDelivery): void;
 }
 
 /** Settlement shared by both kinds; methods on a prototype, not closures made per message. */
@@ -51,6 +54,10 @@ abstract class HeldSettlement {
 
   deadLetter(reason: DeadLetterReason): Promise<void> {
     return this.settler.deadLetter(this.held, reason);
+  }
+
+  handled(): void {
+    this.settler.handled(this.held);
   }
 }
 

@@ -67,6 +67,13 @@ export interface DeliverySettlement {
   requeue(options?: { readonly delayMs?: number }): Promise<void>;
   /** Remove the message from the queue into the dead-letter place, with the reason. */
   deadLetter(reason: DeadLetterReason): Promise<void>;
+  /**
+   * Optional hint: the handler has finished and only storing the outcome and settling are left.
+   * The delivery still counts until it is settled, but no longer takes a processing slot, so a
+   * broker may fetch its replacement now: at most `prefetch` unsettled deliveries are still being
+   * processed. Brokers whose server counts every unacknowledged message leave it out.
+   */
+  handled?(): void;
 }
 
 /** A delivery that decoded into a task message. */

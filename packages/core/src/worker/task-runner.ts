@@ -88,10 +88,14 @@ function seconds(v: number | null | undefined): number | undefined {
 
 /**
  * Processes one delivery end to end. Outcomes are stored before the message is acknowledged, so a
- * crash re-runs a task rather than losing it. Throws only on transport/backend failure, in which
+ * crash re-runs a task rather than losing it. `handled` is called once the handler is done. Throws only on transport/backend failure, in which
  * case the caller requeues the delivery.
  */
-export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<void> {
+export async function processDelivery(
+  d: Delivery,
+  deps: RunnerDeps,
+  handled: () => void = () => {},
+): Promise<void> {
   if (d.kind === 'malformed') {
     await d.deadLetter({ code: d.error.code, message: d.error.message });
     deps.events.emit('task-rejected', {
@@ -200,6 +204,7 @@ export async function processDelivery(d: Delivery, deps: RunnerDeps): Promise<vo
     deps.shutdown,
   );
   const runtimeMs = performance.now() - started;
+  handled();
   await startedWrite;
 
   if (outcome.kind === 'returned') {

@@ -106,6 +106,8 @@ export function createWorker(options: WorkerOptions): Worker {
   let concurrency = Math.max(1, options.autoscale?.min ?? options.concurrency ?? 10);
   let consumer: Consumer | undefined;
   let active = 0;
+  /** Handlers done, outcomes still being stored and settled. */
+  let finishing = 0;
   let stopping: Promise<void> | undefined;
   let autoscaleTimer: NodeJS.Timeout | undefined;
   const backlog: Delivery[] = [];
@@ -136,20 +138,39 @@ export function createWorker(options: WorkerOptions): Worker {
     getMeta,
   };
 
+  const startNext = () => {
+    const next = stopping ? undefined : backlog.shift();
+    if (next) run(next);
+  };
+
   const run = (d: Delivery) => {
     active++;
-    processDelivery(d, deps)
+    let released = false;
+    // The slot frees when the handler is done: storing the outcome and the ack then overlap
+    // with the next task instead of holding the slot for two more round trips.
+    const handled = () => {
+      if (released) return;
+      released = true;
+      active--;
+      finishing++;
+      d.handled?.();
+      startNext();
+    };
+    processDelivery(d, deps, handled)
       .catch(async (error: unknown) => {
         // A broker or backend failure: the outcome is not stored, so the message must come back.
         events.emit('worker-error', { error });
         await d.requeue({ delayMs: 1000 }).catch(() => {});
       })
       .finally(() => {
-        active--;
         counts.processed++;
-        const next = stopping ? undefined : backlog.shift();
-        if (next) run(next);
-        else if (active === 0) for (const w of idleWaiters.splice(0)) w();
+        if (released) finishing--;
+        else {
+          released = true;
+          active--;
+          startNext();
+        }
+        if (active === 0 && finishing === 0) for (const w of idleWaiters.splice(0)) w();
       });
   };
 
@@ -164,7 +185,7 @@ export function createWorker(options: WorkerOptions): Worker {
 
   const idle = (graceMs: number) =>
     new Promise<boolean>((resolve) => {
-      if (active === 0) return resolve(true);
+      if (active === 0 && finishing === 0) return resolve(true);
       const timer = setTimeout(() => resolve(false), graceMs);
       idleWaiters.push(() => {
         clearTimeout(timer);
