@@ -3,22 +3,18 @@ import { ConfigError, createTaskMessage, type Delivery } from '@celeriac/core';
 import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RedisBroker } from '../src/index.js';
-import { redisUrl, testBroker } from './helpers.js';
+import type { RedisBrokerOptions } from '../src/index.js';
+import { brokerPool, redisUrl } from './helpers.js';
 import { type OwnRedis, startRedis } from './redis-server.js';
 
 const up = await requireService('redis', redisUrl);
 
 describe.skipIf(!up)('connections', () => {
-  const brokers: RedisBroker[] = [];
+  const pool = brokerPool();
   const servers: OwnRedis[] = [];
-  const broker = (options: Parameters<typeof testBroker>[0] = {}) => {
-    const b = testBroker(options);
-    brokers.push(b);
-    return b;
-  };
+  const broker = (options: RedisBrokerOptions = {}) => pool.make(options);
   afterEach(async () => {
-    await Promise.allSettled(brokers.splice(0).map((b) => b.close()));
+    await pool.closeAll();
     await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
   });
 

@@ -1,20 +1,16 @@
 import { createTaskMessage, type Delivery } from '@celeriac/core';
 import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RedisBroker } from '../src/index.js';
-import { redisUrl, testBroker } from './helpers.js';
+import { brokerPool, redisUrl } from './helpers.js';
 
 const up = await requireService('redis', redisUrl);
 
 describe.skipIf(!up)('handled(): a finished handler gives its slot back before the ack', () => {
-  const brokers: RedisBroker[] = [];
-  afterEach(async () => {
-    await Promise.allSettled(brokers.splice(0).map((b) => b.close()));
-  });
+  const pool = brokerPool();
+  afterEach(() => pool.closeAll());
 
   it('fetches one replacement per handled delivery, never more than the prefetch still in process', async () => {
-    const b = testBroker();
-    brokers.push(b);
+    const b = pool.make();
     const queue = uniqueName('handled');
     await b.publishMany(
       Array.from({ length: 5 }, (_, i) => ({ queue, message: createTaskMessage({ task: 't', args: [i] }) })),

@@ -15,3 +15,21 @@ export const fastRecovery = {
 export function testBroker(options: RedisBrokerOptions = {}): RedisBroker {
   return new RedisBroker({ url: redisUrl, ...fastRecovery, ...options });
 }
+
+/** The brokers one test file makes, closed together from its `afterEach`/`afterAll`. */
+export function brokerPool(): {
+  make(options?: RedisBrokerOptions): RedisBroker;
+  closeAll(): Promise<void>;
+} {
+  const made: RedisBroker[] = [];
+  return {
+    make(options = {}) {
+      const b = testBroker(options);
+      made.push(b);
+      return b;
+    },
+    async closeAll() {
+      await Promise.allSettled(made.splice(0).map((b) => b.close()));
+    },
+  };
+}

@@ -4,7 +4,7 @@ import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { listKey, type RedisBroker } from '../src/index.js';
-import { redisUrl, testBroker } from './helpers.js';
+import { brokerPool, redisUrl } from './helpers.js';
 import { startRedis } from './redis-server.js';
 
 const up = await requireService('redis', redisUrl);
@@ -53,15 +53,9 @@ function pythonEnvelope(queue: string, id = randomUUID(), tag = randomUUID()) {
 
 describe.skipIf(!up)('kombu wire compatibility', () => {
   const redis = new Redis(redisUrl);
-  const brokers: RedisBroker[] = [];
-  const broker = () => {
-    const b = testBroker();
-    brokers.push(b);
-    return b;
-  };
-  afterEach(async () => {
-    await Promise.allSettled(brokers.splice(0).map((b) => b.close()));
-  });
+  const pool = brokerPool();
+  const broker = () => pool.make();
+  afterEach(() => pool.closeAll());
   afterAll(() => redis.disconnect());
 
   async function consumeOne(b: RedisBroker, queue: string): Promise<Delivery> {
@@ -251,9 +245,8 @@ describe.skipIf(!up)('kombu wire compatibility', () => {
     const server = await startRedis();
     const url = `redis://127.0.0.1:${server.port}`;
     const queue = uniqueName('live');
-    const holder = testBroker({ url, visibilityTimeoutSeconds: 1 });
-    const other = testBroker({ url, visibilityTimeoutSeconds: 1 });
-    brokers.push(holder, other);
+    const holder = pool.make({ url, visibilityTimeoutSeconds: 1 });
+    const other = pool.make({ url, visibilityTimeoutSeconds: 1 });
     await holder.publish({ queue, message: createTaskMessage({ task: 't' }) });
     const d = await consumeOne(holder, queue);
     const stolen: Delivery[] = [];

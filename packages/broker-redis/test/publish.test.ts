@@ -3,7 +3,7 @@ import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeEnvelope, listKey, type RedisBroker } from '../src/index.js';
-import { redisUrl, testBroker } from './helpers.js';
+import { brokerPool, redisUrl, testBroker } from './helpers.js';
 
 const up = await requireService('redis', redisUrl);
 
@@ -11,15 +11,11 @@ const wakeKey = (queue: string) => `_celeriac.wake.${queue}`;
 
 describe.skipIf(!up)('publishing one message at a time', () => {
   const redis = new Redis(redisUrl);
-  const brokers: RedisBroker[] = [];
-  const broker = () => {
-    const b = testBroker();
-    brokers.push(b);
-    return b;
-  };
+  const pool = brokerPool();
+  const broker = () => pool.make();
 
   afterAll(async () => {
-    await Promise.all(brokers.map((b) => b.close()));
+    await pool.closeAll();
     redis.disconnect();
   });
 
