@@ -78,7 +78,11 @@ kafka_new_cluster_id() {
 
 kafka_started_logged() { grep -q 'Kafka Server started' "$KAFKA_DIR/logs/server.log" 2>/dev/null; }
 
-kafka_partition_dirs() { find "$KAFKA_DIR/data" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l; }
+kafka_partition_dirs() {
+  # No data dir yet (a fresh machine) is 0; find would fail the pipeline under pipefail.
+  [[ -d $KAFKA_DIR/data ]] || { echo 0; return 0; }
+  find "$KAFKA_DIR/data" -mindepth 1 -maxdepth 1 -type d | wc -l
+}
 
 kafka_up() {
   local t0 t1 dirs
