@@ -1,3 +1,5 @@
+import type { BenchConfig } from '../config.js';
+
 /** What a worker child runs: one system's worker (or a raw client) on one queue. */
 export type ChildSpec =
   | {
@@ -74,3 +76,20 @@ export type ParentMessage = { readonly type: 'start' } | { readonly type: 'stop'
 
 /** The environment variable that carries a child's {@link ChildOptions} as JSON. */
 export const CHILD_ENV = 'CELERIAC_BENCH_CHILD';
+
+/**
+ * A worker process of one Redis system on `queue`, results stored (Celeriac: the Redis result
+ * backend): the spec most scenarios run.
+ */
+export function redisWorkerSpec(
+  config: BenchConfig,
+  system: 'Celeriac' | 'BullMQ' | 'bee-queue',
+  queue: string,
+  concurrency: number,
+): ChildSpec {
+  const { redisUrl } = config;
+  if (system === 'Celeriac')
+    return { system: 'celeriac', brokerUrl: redisUrl, backendUrl: config.backendUrl, queue, concurrency };
+  if (system === 'BullMQ') return { system: 'bullmq', redisUrl, queue, concurrency };
+  return { system: 'bee-queue', redisUrl, queue, concurrency };
+}

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@celeriac/core/producer';
 import { noop, openBackend, openBroker } from '../celeriac.js';
+import { redisWorkerSpec } from '../child/protocol.js';
 import { runWorkerGroup } from '../child/spawn-workers.js';
 import { uniqueName } from '../config.js';
 import { prefillCeleriac } from '../prefill.js';
@@ -105,13 +106,7 @@ async function profileResultWaits(ctx: ScenarioContext, dir: string, count: numb
       await Promise.all(Array.from({ length: 200 }, lane));
     };
     await runWorkerGroup({
-      spec: {
-        system: 'celeriac',
-        brokerUrl: config.redisUrl,
-        backendUrl: config.backendUrl,
-        queue,
-        concurrency: 100,
-      },
+      spec: redisWorkerSpec(config, 'Celeriac', queue, 100),
       processes: 1,
       expected: count,
       timeoutMs: 120_000 + count * 5,

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { openBackend, openBroker, probeBroker } from '../celeriac.js';
+import { redisWorkerSpec } from '../child/protocol.js';
 import { redisOptions } from '../child/runners.js';
 import { runWorkerGroup } from '../child/spawn-workers.js';
 import { uniqueName } from '../config.js';
@@ -59,16 +60,7 @@ async function backlog(ctx: ScenarioContext, system: System, count: number): Pro
       );
     }, 250);
     const r = await runWorkerGroup({
-      spec:
-        system === 'Celeriac'
-          ? {
-              system: 'celeriac',
-              brokerUrl: config.redisUrl,
-              backendUrl: config.backendUrl,
-              queue,
-              concurrency: 100,
-            }
-          : { system: 'bullmq', redisUrl: config.redisUrl, queue, concurrency: 100 },
+      spec: redisWorkerSpec(config, system, queue, 100),
       processes: 4,
       expected: count,
       timeoutMs: 120_000 + count * 5,

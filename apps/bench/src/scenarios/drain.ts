@@ -1,6 +1,5 @@
-import type { ChildSpec } from '../child/protocol.js';
+import { redisWorkerSpec } from '../child/protocol.js';
 import { runWorkerGroup } from '../child/spawn-workers.js';
-import type { BenchConfig } from '../config.js';
 import { startCeleryWorkers, watchCeleryResults } from '../peers/celery.js';
 import { prefillBee, prefillBull, prefillCeleriac } from '../prefill.js';
 import {
@@ -33,19 +32,6 @@ export interface DrainResult {
 
 /** Share of completions treated as warm-up and left out of the rate. */
 export const WARMUP_SHARE = 0.05;
-
-function specFor(config: BenchConfig, system: DrainSystem, queue: string, concurrency: number): ChildSpec {
-  if (system === 'Celeriac')
-    return {
-      system: 'celeriac',
-      brokerUrl: config.redisUrl,
-      backendUrl: config.backendUrl,
-      queue,
-      concurrency,
-    };
-  if (system === 'BullMQ') return { system: 'bullmq', redisUrl: config.redisUrl, queue, concurrency };
-  return { system: 'bee-queue', redisUrl: config.redisUrl, queue, concurrency };
-}
 
 async function drainCelery(
   ctx: ScenarioContext,
@@ -120,7 +106,7 @@ export async function drain(
     try {
       const before = await commandCalls(ctx.redis);
       const r = await runWorkerGroup({
-        spec: specFor(config, system, queue, concurrency),
+        spec: redisWorkerSpec(config, system, queue, concurrency),
         processes,
         expected: count,
         timeoutMs: Math.max(60_000, count * 10),

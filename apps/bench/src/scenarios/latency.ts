@@ -1,7 +1,7 @@
 import { createClient } from '@celeriac/core/producer';
 import { QueueEvents } from 'bullmq';
 import { noop, openBackend, openBroker, probeBroker } from '../celeriac.js';
-import type { ChildSpec } from '../child/protocol.js';
+import { type ChildSpec, redisWorkerSpec } from '../child/protocol.js';
 import { redisOptions } from '../child/runners.js';
 import { runWorkerGroup } from '../child/spawn-workers.js';
 import { uniqueName } from '../config.js';
@@ -85,13 +85,7 @@ async function load(ctx: ScenarioContext, system: System, rate: number): Promise
     const broker = await openBroker(config.redisUrl);
     const backend = await openBackend(config.backendUrl);
     const client = createClient({ broker, backend, defaultQueue: queue });
-    spec = {
-      system: 'celeriac',
-      brokerUrl: config.redisUrl,
-      backendUrl: config.backendUrl,
-      queue,
-      concurrency: CONCURRENCY,
-    };
+    spec = redisWorkerSpec(config, 'Celeriac', queue, CONCURRENCY);
     produce = () =>
       paced(rate, total, (i, intended) => {
         pending.push(
@@ -120,7 +114,7 @@ async function load(ctx: ScenarioContext, system: System, rate: number): Promise
       record(w.i, w.intended);
       w.resolve();
     });
-    spec = { system: 'bullmq', redisUrl: config.redisUrl, queue, concurrency: CONCURRENCY };
+    spec = redisWorkerSpec(config, 'BullMQ', queue, CONCURRENCY);
     produce = () =>
       paced(rate, total, (i, intended) => {
         const jobId = `j${i}`;

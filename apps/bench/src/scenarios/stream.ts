@@ -1,6 +1,6 @@
 import { createClient } from '@celeriac/core/producer';
 import { noop, openBroker } from '../celeriac.js';
-import type { RssSample } from '../child/protocol.js';
+import { type RssSample, redisWorkerSpec } from '../child/protocol.js';
 import { runWorkerGroup } from '../child/spawn-workers.js';
 import { uniqueName } from '../config.js';
 import { deleteKeys, deleteMatching, resultKeys } from '../redis-tools.js';
@@ -79,13 +79,7 @@ export async function streamThroughOneWorker(ctx: ScenarioContext, count: number
   let producing: Promise<void> = Promise.resolve();
   try {
     const r = await runWorkerGroup({
-      spec: {
-        system: 'celeriac',
-        brokerUrl: config.redisUrl,
-        backendUrl: config.backendUrl,
-        queue,
-        concurrency: 100,
-      },
+      spec: redisWorkerSpec(config, 'Celeriac', queue, 100),
       processes: 1,
       expected: count,
       timeoutMs: 120_000 + count * 2,
