@@ -16,6 +16,9 @@ import { runScript } from './scripts.js';
 
 type State = 'running' | 'closing' | 'closed' | 'crashed';
 
+/** What settling an already settled delivery returns: nothing more happens. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /**
  * A consumer: fetch loops (one per keyspace), a heartbeat that keeps its deliveries its own, a
  * sweep that recovers what dead consumers held, and settlement of the deliveries it hands out.
@@ -196,8 +199,8 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
 
   // ---- Settler ----
 
-  async ack(held: HeldDelivery): Promise<void> {
-    await this.settle(held, 'ack', async () => this.acks.ack(held));
+  ack(held: HeldDelivery): Promise<void> {
+    return this.settle(held, 'ack', () => this.acks.ack(held));
   }
 
   handled(held: HeldDelivery): void {
@@ -207,14 +210,14 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
     this.notify();
   }
 
-  async requeue(held: HeldDelivery, delayMs: number): Promise<void> {
+  requeue(held: HeldDelivery, delayMs: number): Promise<void> {
     const delay = Math.max(0, Math.round(delayMs));
-    await this.settle(held, 'requeue', () =>
+    return this.settle(held, 'requeue', () =>
       this.settleScript(held, ['requeue', held.tag, held.queue, held.step, delay, randomUUID()]),
     );
   }
 
-  async deadLetter(held: HeldDelivery, reason: DeadLetterReason): Promise<void> {
+  deadLetter(held: HeldDelivery, reason: DeadLetterReason): Promise<void> {
     const args = [
       'dead',
       held.tag,
@@ -224,7 +227,7 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
       reason.message,
       new Date().toISOString(),
     ];
-    await this.settle(held, 'dead-letter', () => this.settleScript(held, args));
+    return this.settle(held, 'dead-letter', () => this.settleScript(held, args));
   }
 
   private async settleScript(held: HeldDelivery, args: readonly (string | number)[]): Promise<boolean> {
@@ -238,30 +241,45 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
     return reply !== 0;
   }
 
-  /** Settles once; the slot frees when Redis has the outcome (or the attempt failed). */
-  private async settle(held: HeldDelivery, what: string, run: () => Promise<boolean>): Promise<void> {
-    if (held.settled) return;
+  /**
+   * Settles once; the slot frees when Redis has the outcome (or the attempt failed). Plain promise
+   * callbacks rather than async wrappers: this runs for every message.
+   */
+  private settle(held: HeldDelivery, what: string, run: () => Promise<boolean>): Promise<void> {
+    if (held.settled) return SETTLED;
     held.settled = true;
+    let running: Promise<boolean>;
     try {
-      const stillHeld = await run();
-      if (!stillHeld) {
-        this.report(
-          new BrokerError(
-            'redis',
-            `${what} ignored: the delivery from ${held.queue} had already been recovered after this consumer was presumed dead; it may run again`,
-            false,
-          ),
-          what,
-        );
-      }
+      running = run();
     } catch (error) {
-      // Whatever is still held server-side without our knowledge goes back to the queue.
-      held.loop.needsReconcile = true;
-      throw toCeleriacError(error, what);
-    } finally {
-      if (this.held.delete(held) && held.handled) this.handledCount--;
-      this.notify();
+      running = Promise.reject(error);
     }
+    return running.then(
+      (stillHeld) => {
+        if (!stillHeld) {
+          this.report(
+            new BrokerError(
+              'redis',
+              `${what} ignored: the delivery from ${held.queue} had already been recovered after this consumer was presumed dead; it may run again`,
+              false,
+            ),
+            what,
+          );
+        }
+        this.release(held);
+      },
+      (error: unknown) => {
+        // Whatever is still held server-side without our knowledge goes back to the queue.
+        held.loop.needsReconcile = true;
+        this.release(held);
+        throw toCeleriacError(error, what);
+      },
+    );
+  }
+
+  private release(held: HeldDelivery): void {
+    if (this.held.delete(held) && held.handled) this.handledCount--;
+    this.notify();
   }
 
   // ---- heartbeat and sweep ----

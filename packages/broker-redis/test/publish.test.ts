@@ -1,7 +1,8 @@
+import { Socket } from 'node:net';
 import { createTaskMessage } from '@celeriac/core';
 import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { decodeEnvelope, listKey, type RedisBroker } from '../src/index.js';
 import { brokerPool, redisUrl, testBroker } from './helpers.js';
 
@@ -43,6 +44,27 @@ describe.skipIf(!up)('publishing one message at a time', () => {
     // Consumers take from the right: the oldest message first.
     const raws = await redis.lrange(listKey(false, queue, 0), 0, -1);
     expect(raws.reverse().map((raw) => decodeEnvelope(raw).body[0])).toEqual([[0], [1], [2], [3], [4]]);
+  });
+
+  it('sends the publishes of one tick in one socket write, still in order', async () => {
+    const b = broker();
+    const queue = uniqueName('pub-tick');
+    await send(b, queue, -1); // connects
+    const writev = vi.spyOn(Socket.prototype, '_writev');
+    const write = vi.spyOn(Socket.prototype, '_write');
+    try {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => send(b, queue, i)));
+      // 20 publishes of two commands each: one flush of the corked socket, not 20 (or 40).
+      expect(writev.mock.calls.length + write.mock.calls.length).toBe(1);
+    } finally {
+      writev.mockRestore();
+      write.mockRestore();
+    }
+    const raws = await redis.lrange(listKey(false, queue, 0), 0, -1);
+    expect(raws.reverse().map((raw) => decodeEnvelope(raw).body[0])).toEqual(
+      Array.from({ length: 21 }, (_, i) => [i - 1]),
+    );
+    expect(await redis.llen(wakeKey(queue))).toBeGreaterThan(0);
   });
 
   it('keeps the wake-up list of a queue nobody consumes short, and lets it expire', async () => {

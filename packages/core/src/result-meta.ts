@@ -72,20 +72,6 @@ function isoNow(): string {
   return lastIso;
 }
 
-/** Fields shared by every meta written for a message. */
-function base(
-  message: TaskMessage | undefined,
-  taskId: string,
-): Pick<ResultMeta, 'task_id' | 'children'> & Partial<ResultMeta> {
-  const meta: Pick<ResultMeta, 'task_id' | 'children'> & Partial<ResultMeta> = {
-    task_id: taskId,
-    children: [],
-  };
-  if (message?.headers.group) meta.group_id = message.headers.group;
-  if (message?.headers.parent_id) meta.parent_id = message.headers.parent_id;
-  return meta;
-}
-
 /** Builds the meta for a state change, in Celery's shape. */
 export function buildMeta(
   state: TaskState,
@@ -103,8 +89,12 @@ export function buildMeta(
         : value,
     traceback: options.traceback ?? (isError && value instanceof Error ? (value.stack ?? null) : null),
     date_done: ready ? isoNow() : null,
-    ...base(options.message, taskId),
+    task_id: taskId,
+    children: options.children ?? [],
   };
-  if (options.children) meta.children = options.children;
+  // Written onto the one object (no spread of a second one): this runs for every stored state.
+  const headers = options.message?.headers;
+  if (headers?.group) meta.group_id = headers.group;
+  if (headers?.parent_id) meta.parent_id = headers.parent_id;
   return meta;
 }

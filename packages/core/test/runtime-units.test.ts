@@ -126,6 +126,37 @@ describe('runWithLimits', () => {
     expect(outcome.kind).toBe('hard-limit');
   });
 
+  it("returns a sync handler's outcome synchronously, its soft timer and shutdown listener gone", () => {
+    const shutdown = new AbortController();
+    let seen: AbortSignal | undefined;
+    const outcome = runWithLimits(
+      (signal) => {
+        seen = signal();
+        return 42;
+      },
+      { softMs: 20 },
+      shutdown.signal,
+    );
+    expect(outcome).toEqual({ kind: 'returned', value: 42 });
+    // Cleaned up at once: a later shutdown does not reach the finished run.
+    shutdown.abort(new Error('late'));
+    expect(seen?.aborted).toBe(false);
+  });
+
+  it('reports a rejected promise as thrown, and a sync throw without a promise', async () => {
+    const rejected = runWithLimits(() => Promise.reject(new Error('no')), {}, never);
+    expect(rejected).toBeInstanceOf(Promise);
+    expect((await rejected).kind).toBe('threw');
+    const thrown = runWithLimits(
+      () => {
+        throw new Error('sync');
+      },
+      {},
+      never,
+    );
+    expect(thrown).toEqual({ kind: 'threw', error: new Error('sync') });
+  });
+
   it('reports a thrown error', async () => {
     const outcome = await runWithLimits(
       () => {

@@ -92,6 +92,65 @@ describe('worker behaviour', () => {
     expect(await handle.result({ timeoutMs: 5_000 })).toBe(300);
   });
 
+  it('gives the handler its context: ids, attempt, delivery, headers, progress and a lazy signal', async () => {
+    const broker = new MemoryBroker();
+    const backend = new MemoryResultBackend();
+    const probe = defineTask({
+      name: 'unit.ctx',
+      input: z.object({}),
+      output: z.record(z.string(), z.unknown()),
+      defaults: { queue: 'unit' },
+    });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const worker = createWorker({
+      broker,
+      backend,
+      tasks: [
+        implement(probe, async (_input, ctx) => {
+          await ctx.progress({ step: 1 });
+          await gate;
+          const { signal } = ctx;
+          return {
+            id: ctx.id,
+            name: ctx.name,
+            attempt: ctx.attempt,
+            deliveryCount: ctx.deliveryCount,
+            queue: ctx.queue,
+            rootId: ctx.rootId,
+            parentId: ctx.parentId,
+            headerTask: ctx.headers.task,
+            aborted: signal.aborted,
+            sameSignal: signal === ctx.signal,
+          };
+        }),
+      ],
+    });
+    workers.push(worker);
+    await worker.start();
+    const handle = await createClient({ broker, backend }).enqueue(probe, {});
+    let status = await handle.status();
+    for (let i = 0; i < 100 && status.state !== 'PROGRESS'; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      status = await handle.status();
+    }
+    expect(status.state).toBe('PROGRESS');
+    expect(status.meta?.result).toEqual({ step: 1 });
+    release();
+    expect(await handle.result({ timeoutMs: 5_000 })).toEqual({
+      id: handle.id,
+      name: 'unit.ctx',
+      attempt: 1,
+      deliveryCount: 1,
+      queue: 'unit',
+      rootId: handle.id,
+      parentId: null,
+      headerTask: 'unit.ctx',
+      aborted: false,
+      sameSignal: true,
+    });
+  });
+
   it('refuses two implementations of one task name', () => {
     expect(() => createWorker({ broker: new MemoryBroker(), tasks: [napImpl, napImpl] })).toThrow(
       /implemented twice/,

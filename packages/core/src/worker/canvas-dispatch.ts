@@ -4,12 +4,16 @@ import { type ExceptionInfo, type ResultBackend, TaskState } from '../result-bac
 import { buildMeta } from '../result-meta.js';
 import { messageFromSignature } from '../signature-message.js';
 
+const NONE: readonly OutgoingMessage[] = Object.freeze([]);
+
 /** Messages to publish after a success: callbacks with the result, then the next chain step. */
-export function successorsOf(message: TaskMessage, result: unknown): OutgoingMessage[] {
+export function successorsOf(message: TaskMessage, result: unknown): readonly OutgoingMessage[] {
   const embed = message.body[2];
+  const chain = embed?.chain;
+  // Most tasks have neither: nothing to allocate for them.
+  if (!embed?.callbacks?.length && !chain?.length) return NONE;
   const parent = { id: message.headers.id, rootId: message.headers.root_id };
   const out = (embed?.callbacks ?? []).map((sig) => messageFromSignature(sig, [result], parent));
-  const chain = embed?.chain;
   if (chain && chain.length > 0) {
     const next = chain[chain.length - 1] as Signature;
     out.push(messageFromSignature(next, [result], parent, { chain: chain.slice(0, -1) }));

@@ -28,12 +28,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * `fn` gets the signal through a getter: the AbortController (and its listener on `external`) is
  * only made for handlers that ask for it, which most never do, and an abort that came first is
  * still seen.
+ *
+ * With no hard limit and a handler that returns a plain value, the outcome comes back
+ * synchronously: no promise, no microtask, for the most common task of all.
  */
-export async function runWithLimits(
+export function runWithLimits(
   fn: (signal: () => AbortSignal) => unknown,
   limits: RunLimits,
   external: AbortSignal,
-): Promise<RunOutcome> {
+): RunOutcome | Promise<RunOutcome> {
   let controller: AbortController | undefined;
   let abortedWith: { reason: unknown } | undefined;
   const abort = (reason: unknown) => {
@@ -55,34 +58,43 @@ export async function runWithLimits(
   if (limits.softMs !== undefined && limits.softMs > 0) {
     timers.push(setTimeout(() => abort(new TimeLimitExceeded(limits.softMs as number)), limits.softMs));
   }
-  try {
-    if (limits.hardMs === undefined || limits.hardMs <= 0) {
-      // Nothing to race: run the handler here, awaiting only what it returns.
-      try {
-        const value = fn(signal);
-        return { kind: 'returned', value: isThenable(value) ? await value : value };
-      } catch (error) {
-        return { kind: 'threw', error };
-      }
-    }
-    const run = Promise.resolve()
-      .then(() => fn(signal))
-      .then(
-        (value): RunOutcome => ({ kind: 'returned', value }),
-        (error: unknown): RunOutcome => ({ kind: 'threw', error }),
-      );
-    const hard = new Promise<RunOutcome>((resolve) => {
-      timers.push(
-        setTimeout(() => {
-          const error = new TimeLimitExceeded(limits.hardMs as number);
-          abort(error);
-          resolve({ kind: 'hard-limit', error });
-        }, limits.hardMs),
-      );
-    });
-    return await Promise.race([run, hard]);
-  } finally {
+  const cleanup = () => {
     for (const t of timers) clearTimeout(t);
     if (controller) external.removeEventListener('abort', onExternal);
+  };
+  const ended = <T extends RunOutcome>(outcome: T): T => {
+    cleanup();
+    return outcome;
+  };
+  if (limits.hardMs === undefined || limits.hardMs <= 0) {
+    // Nothing to race: run the handler here, awaiting only what it returns.
+    let value: unknown;
+    try {
+      value = fn(signal);
+    } catch (error) {
+      return ended({ kind: 'threw', error });
+    }
+    if (!isThenable(value)) return ended({ kind: 'returned', value });
+    return Promise.resolve(value).then(
+      (v) => ended({ kind: 'returned', value: v }),
+      (error: unknown) => ended({ kind: 'threw', error }),
+    );
   }
+  const hardMs = limits.hardMs;
+  const run = Promise.resolve()
+    .then(() => fn(signal))
+    .then(
+      (value): RunOutcome => ({ kind: 'returned', value }),
+      (error: unknown): RunOutcome => ({ kind: 'threw', error }),
+    );
+  const hard = new Promise<RunOutcome>((resolve) => {
+    timers.push(
+      setTimeout(() => {
+        const error = new TimeLimitExceeded(hardMs);
+        abort(error);
+        resolve({ kind: 'hard-limit', error });
+      }, hardMs),
+    );
+  });
+  return Promise.race([run, hard]).then(ended);
 }

@@ -14,7 +14,8 @@ import { buildMeta, toExceptionInfo } from '../result-meta.js';
 import { backoffDelay, RETRY_POLICY_HEADER } from '../retry-policy.js';
 import { validate } from '../schema.js';
 import { errbacksOf, failChain, onChordPart, successorsOf } from './canvas-dispatch.js';
-import type { TaskContext, TaskImplementation } from './implement.js';
+import { HandlerContext, type ProgressSink } from './handler-context.js';
+import type { TaskImplementation } from './implement.js';
 import { runWithLimits } from './run-with-limits.js';
 import type { TaskEventMap, TypedEmitter } from './worker-events.js';
 
@@ -31,6 +32,8 @@ export interface RunnerDeps {
   /** Aborted when shutdown's grace period is over: running handlers see their signal abort. */
   readonly shutdown: AbortSignal;
   readonly getMeta: (id: string) => Promise<ResultMeta | null>;
+  /** Where handlers' `ctx.progress` goes: made once per worker by {@link progressSink}. */
+  readonly progress: ProgressSink;
 }
 
 const notRegistered = (name: string): ExceptionInfo => ({
@@ -39,17 +42,29 @@ const notRegistered = (name: string): ExceptionInfo => ({
   exc_module: 'celery.exceptions',
 });
 
+const STORED: Promise<void> = Promise.resolve();
+
 /** Stores a state of the message's task; the meta is built only when there is somewhere to store it. */
-async function store(
-  deps: RunnerDeps,
+function store(
+  deps: Pick<RunnerDeps, 'backend'>,
   message: TaskMessage,
   state: TaskState,
   value: unknown,
   status?: string,
 ): Promise<void> {
-  if (!deps.backend || message.headers.ignore_result) return;
-  const meta = buildMeta(state, message.headers.id, value, { message });
-  await deps.backend.store(status ? { ...meta, status } : meta);
+  if (!deps.backend || message.headers.ignore_result) return STORED;
+  try {
+    const meta = buildMeta(state, message.headers.id, value, { message });
+    // The backend's promise as is: no async wrapper per stored outcome.
+    return deps.backend.store(status ? { ...meta, status } : meta);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** The {@link ProgressSink} of a worker: a custom state stored the way STARTED is. */
+export function progressSink(deps: Pick<RunnerDeps, 'backend'>): ProgressSink {
+  return (message, meta, state) => store(deps, message, TaskState.STARTED, meta, state);
 }
 
 /** Rejects a message for good: a FAILURE result (so waiters fail fast) and a dead letter with the reason. */
@@ -182,30 +197,16 @@ export async function processDelivery(
   const [hardS, softS] = message.headers.timelimit;
   const hardMs = seconds(hardS) ?? impl.contract.defaults.timeoutMs;
   const softMs = seconds(softS) ?? impl.contract.defaults.softTimeoutMs;
-  const outcome = await runWithLimits(
-    (signal) => {
-      const ctx: TaskContext = {
-        id,
-        name,
-        attempt: message.headers.retries + 1,
-        deliveryCount: d.deliveryCount,
-        queue: d.queue,
-        rootId: message.headers.root_id,
-        parentId: message.headers.parent_id,
-        headers: message.headers,
-        get signal() {
-          return signal();
-        },
-        progress: (meta, state = 'PROGRESS') => store(deps, message, TaskState.STARTED, meta, state),
-      };
-      return impl.handler(input as never, ctx);
-    },
+  const ran = runWithLimits(
+    (signal) => impl.handler(input as never, new HandlerContext(message, d, signal, deps.progress)),
     { softMs, hardMs },
     deps.shutdown,
   );
+  // A sync handler's outcome comes back as is: awaiting it would only cost a microtask.
+  const outcome = ran instanceof Promise ? await ran : ran;
   const runtimeMs = performance.now() - started;
   handled();
-  await startedWrite;
+  if (startedWrite) await startedWrite;
 
   if (outcome.kind === 'returned') {
     let result: unknown;

@@ -7,7 +7,7 @@ import { DEFAULT_QUEUE } from '../message.js';
 import type { ResultBackend, ResultMeta } from '../result-backend.js';
 import { createBatcher } from '../util/batcher.js';
 import type { TaskImplementation } from './implement.js';
-import { processDelivery, type RunnerDeps } from './task-runner.js';
+import { processDelivery, progressSink, type RunnerDeps } from './task-runner.js';
 import { type TaskEventMap, type TaskEventName, TypedEmitter } from './worker-events.js';
 
 /** Scale concurrency between `min` and `max` with the depth of the worker's queues. */
@@ -136,6 +136,7 @@ export function createWorker(options: WorkerOptions): Worker {
     events,
     shutdown: shutdown.signal,
     getMeta,
+    progress: progressSink({ backend }),
   };
 
   const startNext = () => {
@@ -156,22 +157,21 @@ export function createWorker(options: WorkerOptions): Worker {
       d.handled?.();
       startNext();
     };
-    processDelivery(d, deps, handled)
-      .catch(async (error: unknown) => {
-        // A broker or backend failure: the outcome is not stored, so the message must come back.
-        events.emit('worker-error', { error });
-        await d.requeue({ delayMs: 1000 }).catch(() => {});
-      })
-      .finally(() => {
-        counts.processed++;
-        if (released) finishing--;
-        else {
-          released = true;
-          active--;
-          startNext();
-        }
-        if (active === 0 && finishing === 0) for (const w of idleWaiters.splice(0)) w();
-      });
+    const done = () => {
+      counts.processed++;
+      if (released) finishing--;
+      else {
+        released = true;
+        active--;
+        startNext();
+      }
+      if (active === 0 && finishing === 0) for (const w of idleWaiters.splice(0)) w();
+    };
+    processDelivery(d, deps, handled).then(done, (error: unknown) => {
+      // A broker or backend failure: the outcome is not stored, so the message must come back.
+      events.emit('worker-error', { error });
+      d.requeue({ delayMs: 1000 }).then(done, done);
+    });
   };
 
   const onDelivery = (d: Delivery) => {
