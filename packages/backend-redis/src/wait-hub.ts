@@ -47,6 +47,10 @@ export interface WaitDiagnostics {
 }
 
 const MGET_CHUNK = 500;
+/** Longest a left channel waits for its UNSUBSCRIBE. */
+const UNSUBSCRIBE_WINDOW_MS = 20;
+/** Channels that make an UNSUBSCRIBE go out at once. */
+const UNSUBSCRIBE_BATCH = 500;
 const noop = () => {};
 
 /**
@@ -62,9 +66,9 @@ export class WaitHub {
   private readonly byKey = new Map<string, Watch>();
   private poller: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Channels to leave, sent as one UNSUBSCRIBE per turn rather than one command per result. */
+  /** Channels to leave, sent together (see `unsubscribeSoon`). */
   private leaving: string[] = [];
-  private leavingScheduled = false;
+  private leavingTimer: NodeJS.Timeout | undefined;
   /** Watches created in the same turn share one SUBSCRIBE and one MGET. */
   private readonly activations = new MicroBatcher<Watch, void>(async (watches) => {
     await this.activate(watches);
@@ -132,6 +136,10 @@ export class WaitHub {
       this.drop(watch);
       for (const w of watch.waiters) w.reject(new ClosedError('redis result backend'));
     }
+    // The connection goes away with all its channels: nothing left to unsubscribe.
+    clearTimeout(this.leavingTimer);
+    this.leavingTimer = undefined;
+    this.leaving = [];
     const sub = this.subscriber;
     this.subscriber = undefined;
     if (sub) await sub.quit().catch(() => sub.disconnect());
@@ -258,17 +266,25 @@ export class WaitHub {
     void this.check(live);
   }
 
+  /**
+   * Leaves a channel soon: UNSUBSCRIBE goes out for every channel left within
+   * {@link UNSUBSCRIBE_WINDOW_MS} (or {@link UNSUBSCRIBE_BATCH} of them) as one command. Nothing
+   * waits on it, and a producer awaiting thousands of results a second would otherwise spend a
+   * socket write, and Redis a call, on each turn's handful of finished tasks.
+   */
   private unsubscribeSoon(key: string): void {
     this.leaving.push(key);
-    if (this.leavingScheduled) return;
-    this.leavingScheduled = true;
-    setImmediate(() => {
-      this.leavingScheduled = false;
-      // A key watched again meanwhile keeps its channel (its SUBSCRIBE may already have gone out).
-      const keys = this.leaving.filter((k) => !this.byKey.has(k));
-      this.leaving = [];
-      if (keys.length > 0 && this.subscriber) this.subscriber.unsubscribe(...keys).catch(noop);
-    });
+    if (this.leaving.length >= UNSUBSCRIBE_BATCH) this.unsubscribeNow();
+    else this.leavingTimer ??= setTimeout(() => this.unsubscribeNow(), UNSUBSCRIBE_WINDOW_MS).unref();
+  }
+
+  private unsubscribeNow(): void {
+    clearTimeout(this.leavingTimer);
+    this.leavingTimer = undefined;
+    // A key watched again meanwhile keeps its channel (its SUBSCRIBE may already have gone out).
+    const keys = this.leaving.filter((k) => !this.byKey.has(k));
+    this.leaving = [];
+    if (keys.length > 0 && this.subscriber) this.subscriber.unsubscribe(...keys).catch(noop);
   }
 
   private leave(taskId: string, waiter: Waiter): void {

@@ -8,8 +8,9 @@ import { encodeEnvelope } from './envelope.js';
 import { toCeleriacError } from './errors.js';
 import type { ConsumerHost } from './fetch-loop.js';
 import { deadLetterKey, keyspaceFor, listKey } from './keys.js';
+import { ListPusher } from './list-pusher.js';
 import { type RedisBrokerOptions, type RedisBrokerSettings, resolveSettings } from './options.js';
-import { batchByQueue, checkSize, execPipeline, ListPusher, pipePublish, singlePush } from './publish.js';
+import { batchByQueue, checkSize, execPipeline, pipePublish, singlePush } from './publish.js';
 import { defineScripts, runScript } from './scripts.js';
 import { parseRedisUrl } from './url.js';
 
@@ -102,6 +103,8 @@ export class RedisBroker implements Broker {
     });
     const single = singlePush(batches);
     if (single) return this.push(single.queue, single.key, single.raws);
+    // Single publishes gathered this tick go first: a list gets messages in publish order.
+    this.pusher.send();
     await this.call('publish', async () => {
       // One pipeline on a single server; one per queue (one slot each) on Cluster.
       const groups = this.cluster ? [...batches].map((b) => [b]) : [[...batches]];
@@ -218,7 +221,7 @@ export class RedisBroker implements Broker {
    */
   async destroy(): Promise<void> {
     this.closed = true;
-    this.pusher.discard();
+    this.pusher.discard(new ClosedError('redis broker'));
     for (const c of [...this.consumers]) c.crash();
     for (const c of this.extraClients) c.disconnect();
     this.extraClients.clear();

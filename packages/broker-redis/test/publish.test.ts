@@ -67,6 +67,34 @@ describe.skipIf(!up)('publishing one message at a time', () => {
     expect(await redis.llen(wakeKey(queue))).toBeGreaterThan(0);
   });
 
+  it('gathers the publishes of one tick into one LPUSH per list, each caller settled by it', async () => {
+    const b = broker();
+    const queue = uniqueName('pub-gather');
+    await send(b, queue, -1); // connects
+    const lpushCalls = async () => {
+      const stats = (await redis.info('commandstats')) as string;
+      return Number(/cmdstat_lpush:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    };
+    const before = await lpushCalls();
+    const sent = Array.from({ length: 30 }, (_, i) => send(b, queue, i));
+    await Promise.all(sent);
+    // The envelopes and the wake-up tokens: two commands for thirty publishes.
+    expect((await lpushCalls()) - before).toBe(2);
+    expect(await redis.llen(listKey(false, queue, 0))).toBe(31);
+    // As many tokens as the list keeps, so up to that many blocked consumers wake.
+    expect(await redis.llen(wakeKey(queue))).toBeGreaterThanOrEqual(16);
+  });
+
+  it('fails the publishes gathered in a tick when the broker is destroyed before they go out', async () => {
+    const b = testBroker();
+    const queue = uniqueName('pub-destroy');
+    await send(b, queue, -1);
+    const pending = send(b, queue, 0);
+    await b.destroy();
+    await expect(pending).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(await redis.llen(listKey(false, queue, 0))).toBe(1);
+  });
+
   it('keeps the wake-up list of a queue nobody consumes short, and lets it expire', async () => {
     const b = broker();
     const queue = uniqueName('pub-wake');
