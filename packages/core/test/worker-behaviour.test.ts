@@ -151,6 +151,33 @@ describe('worker behaviour', () => {
     });
   });
 
+  it('puts a task back when its outcome cannot be stored, frees the slot, and runs it again', async () => {
+    const broker = new MemoryBroker();
+    let failures = 1;
+    const backend = new (class extends MemoryResultBackend {
+      override async store(...args: Parameters<MemoryResultBackend['store']>): Promise<void> {
+        if (args[0].status === 'SUCCESS' && failures-- > 0) throw new Error('backend down');
+        return super.store(...args);
+      }
+    })();
+    let runs = 0;
+    const counted = implement(nap, async ({ ms }) => {
+      runs++;
+      return ms;
+    });
+    const worker = createWorker({ broker, backend, tasks: [counted], concurrency: 1 });
+    workers.push(worker);
+    const errors: unknown[] = [];
+    worker.on('worker-error', ({ error }) => errors.push(error));
+    await worker.start();
+    const handle = await createClient({ broker, backend }).enqueue(nap, { ms: 7 });
+    expect(await handle.result({ timeoutMs: 10_000 })).toBe(7);
+    expect(runs).toBe(2);
+    expect((errors[0] as Error).message).toBe('backend down');
+    await new Promise((r) => setImmediate(r));
+    expect(worker.stats()).toMatchObject({ active: 0, processed: 2, succeeded: 1 });
+  });
+
   it('refuses two implementations of one task name', () => {
     expect(() => createWorker({ broker: new MemoryBroker(), tasks: [napImpl, napImpl] })).toThrow(
       /implemented twice/,

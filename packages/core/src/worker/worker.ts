@@ -170,7 +170,10 @@ export function createWorker(options: WorkerOptions): Worker {
     processDelivery(d, deps, handled).then(done, (error: unknown) => {
       // A broker or backend failure: the outcome is not stored, so the message must come back.
       events.emit('worker-error', { error });
-      d.requeue({ delayMs: 1000 }).then(done, done);
+      // Through a promise, so even an adapter that throws instead of rejecting frees the slot.
+      Promise.resolve()
+        .then(() => d.requeue({ delayMs: 1000 }))
+        .then(done, done);
     });
   };
 
