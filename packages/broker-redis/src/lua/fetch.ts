@@ -15,10 +15,36 @@
  */
 export const FETCH_FUNCTION = `
 -- The delivery tag without decoding the envelope: kombu and we both write properties last, with
--- delivery_info as its one nested object and delivery_tag as its last key. Anything else (other
--- orders, numbers, escapes, a long tail) is decoded the slow way.
+-- delivery_info as its one nested object and delivery_tag as its last key. Plain (memchr) finds
+-- check that shape first: about a quarter of the cost of the single pattern below, which
+-- backtracks. Anything else (other orders, numbers, escapes, a long tail) takes the pattern, then
+-- the slow way (decoding it).
+local function tag_by_finds(raw)
+  local n = #raw
+  local d = string.find(raw, '"delivery_tag"', math.max(1, n - 100), true)
+  if not d then return nil end
+  local dt = string.match(raw, '^"delivery_tag"%s*:%s*"([^"\\\\{}]+)"%s*}%s*}%s*$', d)
+  if not dt then return nil end
+  -- The first "properties" of the last 600 bytes, as the pattern would find it.
+  local p = string.find(raw, '"properties"', math.max(1, n - 599), true)
+  if not p or p > d then return nil end
+  local _, ob = string.find(raw, '^"properties"%s*:%s*{', p)
+  if not ob then return nil end
+  -- Between that brace and the tag: exactly one {...} (delivery_info), no other brace.
+  local o2 = string.find(raw, '{', ob + 1, true)
+  local c2 = string.find(raw, '}', ob + 1, true)
+  if not o2 or not c2 or o2 > c2 or c2 > d then return nil end
+  local o3 = string.find(raw, '{', o2 + 1, true)
+  if o3 and o3 < d then return nil end
+  local c3 = string.find(raw, '}', c2 + 1, true)
+  if not c3 or c3 < d then return nil end
+  return dt
+end
+
 local function tag_of(raw)
-  local dt = string.match(string.sub(raw, -600),
+  local dt = tag_by_finds(raw)
+  if dt then return dt end
+  dt = string.match(string.sub(raw, -600),
     '"properties"%s*:%s*{[^{}]*{[^{}]*}[^{}]*"delivery_tag"%s*:%s*"([^"\\\\{}]+)"%s*}%s*}%s*$')
   if dt then return dt end
   local ok, env = pcall(cjson.decode, raw)
