@@ -26,6 +26,11 @@ export interface Sizes {
   readonly kafkaPartitions: number;
   /** Scenario 6: raw LPUSH/RPOP operations. */
   readonly ceiling: number;
+  /**
+   * Alternating rounds behind the worker ratios a target is set on (scenario 2 at c=100, Celeriac and
+   * BullMQ; scenario 5); the median round is reported. The machine's speed drifts within minutes.
+   */
+  readonly ratioRounds: number;
 }
 
 const QUICK: Sizes = {
@@ -45,6 +50,7 @@ const QUICK: Sizes = {
   kafka: 3_000,
   kafkaPartitions: 4,
   ceiling: 20_000,
+  ratioRounds: 1,
 };
 
 const FULL: Sizes = {
@@ -64,6 +70,7 @@ const FULL: Sizes = {
   kafka: 50_000,
   kafkaPartitions: 4,
   ceiling: 500_000,
+  ratioRounds: 3,
 };
 
 /** Everything a scenario needs to know about this run. */

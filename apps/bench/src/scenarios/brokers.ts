@@ -4,7 +4,7 @@ import { runWorkerGroup } from '../child/spawn-workers.js';
 import { uniqueName } from '../config.js';
 import { prefillCeleriac } from '../prefill.js';
 import { Recorder, type Scenario, type ScenarioContext } from '../scenario-kit.js';
-import { formatRatio, ratio, windowRate } from '../stats.js';
+import { formatRatio, median, ratio, windowRate } from '../stats.js';
 import type { Bar, Cell, TargetCheck } from '../types.js';
 import { WARMUP_SHARE } from './drain.js';
 import { cleanKafka, kafkaUrl, prefillRawKafka } from './kafka-raw.js';
@@ -22,81 +22,108 @@ async function drainRate(spec: ChildSpec, count: number): Promise<number> {
   return windowRate(r.times, Math.ceil(count * WARMUP_SHARE)).rate;
 }
 
+/**
+ * Runs `round(i)` for i = 0..rounds-1, each measuring our worker and its ceiling back to back, and
+ * reports each measurement's median: the machine's speed drifts, and alternating keeps a slow
+ * stretch from landing on one side only.
+ */
+async function medianOfRounds(
+  rounds: number,
+  round: (i: number) => Promise<Map<string, number>>,
+): Promise<Map<string, number>> {
+  const all = new Map<string, number[]>();
+  for (let i = 0; i < rounds; i++) {
+    for (const [key, v] of await round(i)) all.set(key, [...(all.get(key) ?? []), v]);
+  }
+  return new Map([...all].map(([key, values]) => [key, median(values)]));
+}
+
 async function rabbit(ctx: ScenarioContext, rec: Recorder): Promise<Map<string, number>> {
   const { config } = ctx;
   const n = config.sizes.rabbitmq;
-  const out = new Map<string, number>();
+  const rounds = config.sizes.ratioRounds;
   const probeQueue = uniqueName(config, 'amqp', 'probe');
-  const ours = uniqueName(config, 'amqp', 'ours');
-  const raw = uniqueName(config, 'amqp', 'raw');
+  const queues = [probeQueue];
   try {
     const probe = await probeBroker(config.amqpUrl, probeQueue);
     if (probe) {
       rec.skipped.push(`RabbitMQ: ${probe}`);
-      return out;
+      return new Map();
     }
-    const v = await rec.attempt('RabbitMQ: Celeriac worker', async () => {
-      await prefillCeleriac(config.amqpUrl, ours, n);
-      await prefillRawRabbit(config.amqpUrl, ours, raw, n);
-      return drainRate(
-        {
-          system: 'celeriac',
-          brokerUrl: config.amqpUrl,
-          backendUrl: null,
-          queue: ours,
-          concurrency: CONCURRENCY,
-        },
-        n,
+    return await medianOfRounds(rounds, async (i) => {
+      const out = new Map<string, number>();
+      const suffix = rounds > 1 ? ` (round ${i + 1} of ${rounds})` : '';
+      const ours = uniqueName(config, 'amqp', 'ours', String(i));
+      const raw = uniqueName(config, 'amqp', 'raw', String(i));
+      queues.push(ours, raw);
+      const v = await rec.attempt(`RabbitMQ: Celeriac worker${suffix}`, async () => {
+        await prefillCeleriac(config.amqpUrl, ours, n);
+        await prefillRawRabbit(config.amqpUrl, ours, raw, n);
+        return drainRate(
+          {
+            system: 'celeriac',
+            brokerUrl: config.amqpUrl,
+            backendUrl: null,
+            queue: ours,
+            concurrency: CONCURRENCY,
+          },
+          n,
+        );
+      });
+      if (v !== null) out.set('ours', rec.keep(v));
+      const c = await rec.attempt(`RabbitMQ: raw amqplib consume+ack${suffix}`, () =>
+        drainRate({ system: 'amqplib', amqpUrl: config.amqpUrl, queue: raw, prefetch: CONCURRENCY }, n),
       );
+      if (c !== null) out.set('raw', rec.keep(c));
+      return out;
     });
-    if (v !== null) out.set('ours', rec.keep(v));
-    const c = await rec.attempt('RabbitMQ: raw amqplib consume+ack', () =>
-      drainRate({ system: 'amqplib', amqpUrl: config.amqpUrl, queue: raw, prefetch: CONCURRENCY }, n),
-    );
-    if (c !== null) out.set('raw', rec.keep(c));
   } finally {
-    await cleanRabbit(config.amqpUrl, [probeQueue, ours, raw]).catch(() => {});
+    await cleanRabbit(config.amqpUrl, queues).catch(() => {});
   }
-  return out;
 }
 
 async function kafka(ctx: ScenarioContext, rec: Recorder): Promise<Map<string, number>> {
   const { config } = ctx;
   const n = config.sizes.kafka;
+  const rounds = config.sizes.ratioRounds;
   const partitions = config.sizes.kafkaPartitions;
   const url = kafkaUrl(config.kafkaBrokers, partitions);
-  const out = new Map<string, number>();
   const probe = await probeBroker(url, uniqueName(config, 'probe'));
-  const ours = uniqueName(config, 'kafka', 'ours');
-  const raw = uniqueName(config, 'kafka', 'raw');
   try {
-    if (probe) rec.skipped.push(`Kafka: Celeriac worker: ${probe}`);
-    else {
-      const v = await rec.attempt('Kafka: Celeriac worker', async () => {
-        await prefillCeleriac(url, ours, n);
-        return drainRate(
-          { system: 'celeriac', brokerUrl: url, backendUrl: null, queue: ours, concurrency: CONCURRENCY },
-          n,
-        );
-      });
-      if (v !== null) out.set('ours', rec.keep(v));
-    }
-    const sample = probe ? null : ours;
-    for (const mode of ['eachMessage', 'eachBatch'] as const) {
-      const topic = `${raw}-${mode}`;
-      const c = await rec.attempt(`Kafka: raw kafkajs ${mode}`, async () => {
-        await prefillRawKafka(config.kafkaBrokers, sample, topic, partitions, n);
-        return drainRate(
-          { system: 'kafkajs', brokers: config.kafkaBrokers, topic, groupId: `${topic}-group`, mode },
-          n,
-        );
-      });
-      if (c !== null) out.set(mode, rec.keep(c));
-    }
+    return await medianOfRounds(rounds, async (i) => {
+      const out = new Map<string, number>();
+      const suffix = rounds > 1 ? ` (round ${i + 1} of ${rounds})` : '';
+      const ours = uniqueName(config, 'kafka', 'ours', String(i));
+      const raw = uniqueName(config, 'kafka', 'raw', String(i));
+      if (probe) {
+        if (i === 0) rec.skipped.push(`Kafka: Celeriac worker: ${probe}`);
+      } else {
+        const v = await rec.attempt(`Kafka: Celeriac worker${suffix}`, async () => {
+          await prefillCeleriac(url, ours, n);
+          return drainRate(
+            { system: 'celeriac', brokerUrl: url, backendUrl: null, queue: ours, concurrency: CONCURRENCY },
+            n,
+          );
+        });
+        if (v !== null) out.set('ours', rec.keep(v));
+      }
+      const sample = probe ? null : ours;
+      for (const mode of ['eachMessage', 'eachBatch'] as const) {
+        const topic = `${raw}-${mode}`;
+        const c = await rec.attempt(`Kafka: raw kafkajs ${mode}${suffix}`, async () => {
+          await prefillRawKafka(config.kafkaBrokers, sample, topic, partitions, n);
+          return drainRate(
+            { system: 'kafkajs', brokers: config.kafkaBrokers, topic, groupId: `${topic}-group`, mode },
+            n,
+          );
+        });
+        if (c !== null) out.set(mode, rec.keep(c));
+      }
+      return out;
+    });
   } finally {
     await cleanKafka(config.kafkaBrokers, config.runId).catch(() => {});
   }
-  return out;
 }
 
 /** Scenario 5: our worker on RabbitMQ and Kafka against the raw client's consume loop (the ceiling). */
@@ -112,7 +139,10 @@ export const brokersScenario: Scenario = {
       `the same kind of process doing nothing but consume and acknowledge the same messages (byte for byte copies of ours where they could be ` +
       `read back): amqplib \`consume\` + \`ack\` at prefetch ${CONCURRENCY} on a durable classic queue; kafkajs \`eachMessage\` and \`eachBatch\` ` +
       `(offsets committed by kafkajs) on a topic with the same ${sizes.kafkaPartitions} partitions. Rates over the window from the ` +
-      `${Math.round(WARMUP_SHARE * 100)}% mark (so Kafka's group join is not counted).`;
+      `${Math.round(WARMUP_SHARE * 100)}% mark (so Kafka's group join is not counted). ` +
+      (sizes.ratioRounds > 1
+        ? `Each measurement is the median of ${sizes.ratioRounds} rounds; a round runs our worker and then its ceilings back to back, on fresh queues.`
+        : 'One round.');
     const rmq = await rabbit(ctx, rec);
     const kfk = await kafka(ctx, rec);
     const kafkaCeiling = Math.max(kfk.get('eachMessage') ?? Number.NaN, kfk.get('eachBatch') ?? Number.NaN);
