@@ -16,7 +16,7 @@ interface Gathered {
   reject(error: unknown): void;
 }
 
-function gathered(queue: string, list: string): Gathered {
+function openBatch(queue: string, list: string): Gathered {
   let resolve!: () => void;
   let reject!: (error: unknown) => void;
   const done = new Promise<void>((res, rej) => {
@@ -62,7 +62,7 @@ export class ListPusher {
     let batch = this.gathered.get(list);
     if (!batch) {
       if (this.gathered.size === 0) process.nextTick(() => this.send());
-      batch = gathered(queue, list);
+      batch = openBatch(queue, list);
       this.gathered.set(list, batch);
     }
     for (const raw of raws) batch.raws.push(raw);

@@ -126,12 +126,9 @@ export class RedisBroker implements Broker {
   }
 
   private pushNow(queue: string, list: string, raws: readonly string[]): Promise<void> {
-    return this.pusher.push(queue, list, raws).then(
-      () => undefined,
-      (error: unknown) => {
-        throw toCeleriacError(error, 'publish', this.display);
-      },
-    );
+    return this.pusher.push(queue, list, raws).catch((error: unknown) => {
+      throw toCeleriacError(error, 'publish', this.display);
+    });
   }
 
   async consume(options: ConsumeOptions): Promise<Consumer> {

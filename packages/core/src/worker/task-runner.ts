@@ -103,8 +103,8 @@ function seconds(v: number | null | undefined): number | undefined {
 
 /**
  * Processes one delivery end to end. Outcomes are stored before the message is acknowledged, so a
- * crash re-runs a task rather than losing it. `handled` is called once the handler is done. Throws only on transport/backend failure, in which
- * case the caller requeues the delivery.
+ * crash re-runs a task rather than losing it. `handled` is called once the handler is done. Throws
+ * only on transport/backend failure, in which case the caller requeues the delivery.
  */
 export async function processDelivery(
   d: Delivery,

@@ -147,24 +147,23 @@ export function createWorker(options: WorkerOptions): Worker {
   const run = (d: Delivery) => {
     active++;
     let released = false;
+    const release = () => {
+      released = true;
+      active--;
+      startNext();
+    };
     // The slot frees when the handler is done: storing the outcome and the ack then overlap
     // with the next task instead of holding the slot for two more round trips.
     const handled = () => {
       if (released) return;
-      released = true;
-      active--;
       finishing++;
       d.handled?.();
-      startNext();
+      release();
     };
     const done = () => {
       counts.processed++;
       if (released) finishing--;
-      else {
-        released = true;
-        active--;
-        startNext();
-      }
+      else release();
       if (active === 0 && finishing === 0) for (const w of idleWaiters.splice(0)) w();
     };
     processDelivery(d, deps, handled).then(done, (error: unknown) => {
