@@ -1,5 +1,6 @@
 import { BrokerError, type CeleriacError, type ConsumeOptions, type Consumer } from '@celeriac/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { ChannelAcks } from './channel-acks.js';
 import { DELIVERY_COUNT_HEADER, republishOptions, routeSpec } from './codec.js';
 import type { ConnectionManager } from './connection.js';
 import { countHeader, createDelivery, Held, type SettlementContext } from './delivery.js';
@@ -28,6 +29,8 @@ const RETRY_DELAY_MS = 1_000;
  */
 export class RabbitMQConsumer implements Consumer {
   private channel: Channel | undefined;
+  /** The acks of `channel`. */
+  private acks: ChannelAcks | undefined;
   private readonly tags = new Map<string, string>();
   private prefetch: number;
   private paused = false;
@@ -120,6 +123,7 @@ export class RabbitMQConsumer implements Consumer {
       return;
     }
     this.channel = channel;
+    this.acks = new ChannelAcks(channel);
     try {
       await channel.prefetch(this.prefetch, !this.quorum);
       if (!this.paused) await this.consumeAll(channel);
@@ -202,8 +206,10 @@ export class RabbitMQConsumer implements Consumer {
         this.serverCancelled(channel, queue);
         return;
       }
-      if (channel !== this.channel || this.closed) return;
-      const held = new Held(channel, msg, queue);
+      const acks = this.acks;
+      if (channel !== this.channel || this.closed || !acks) return;
+      acks.received(msg);
+      const held = new Held(acks, msg, queue);
       this.unsettled.add(held);
       const before = countHeader(msg, DELIVERY_COUNT_HEADER) ?? 0;
       // Quorum queues count returns exactly in x-delivery-count; classic ones only flag a redelivery.
@@ -242,11 +248,11 @@ export class RabbitMQConsumer implements Consumer {
       0,
     );
     const operation = this.deps.publisher.publish(spec).then(
-      () => this.write(held, () => held.channel.ack(held.msg)),
+      () => (held.channel === this.channel ? held.acks.ack(held.msg, () => {}) : undefined),
       (error: unknown) => {
         this.report(toCeleriacError(error, 'recounting a redelivered message'));
         // Leave it unacknowledged a moment, so a failing publish does not spin.
-        setTimeout(() => this.write(held, () => held.channel.nack(held.msg, false, true)), RETRY_DELAY_MS);
+        setTimeout(() => this.write(held, () => held.acks.nack(held.msg, true)), RETRY_DELAY_MS);
       },
     );
     this.track(held, operation);

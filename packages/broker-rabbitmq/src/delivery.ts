@@ -8,6 +8,7 @@ import {
   decodeTaskMessage,
 } from '@celeriac/core';
 import type { Channel, Message } from 'amqplib';
+import type { ChannelAcks } from './channel-acks.js';
 import {
   DELIVERY_COUNT_HEADER,
   deadLetterSpec,
@@ -22,11 +23,15 @@ import { normaliseDelay } from './names.js';
 /** A message a consumer received and has not settled yet. */
 export class Held {
   settled = false;
+  readonly channel: Channel;
   constructor(
-    readonly channel: Channel,
+    /** The acks of the channel it arrived on. */
+    readonly acks: ChannelAcks,
     readonly msg: Message,
     readonly queue: string,
-  ) {}
+  ) {
+    this.channel = acks.channel;
+  }
 }
 
 /** What a delivery needs from its consumer to settle. */
@@ -70,7 +75,7 @@ function write(ctx: SettlementContext, held: Held, what: string, op: () => void)
  * If the republish fails, the message is returned to its queue and the error is thrown.
  */
 function settlement(ctx: SettlementContext, held: Held, deliveryCount: number): DeliverySettlement {
-  const { channel, msg, queue } = held;
+  const { acks, channel, msg, queue } = held;
   const once = (what: string, op: () => Promise<void>): Promise<void> => {
     if (held.settled) return Promise.resolve();
     held.settled = true;
@@ -82,19 +87,20 @@ function settlement(ctx: SettlementContext, held: Held, deliveryCount: number): 
     try {
       await ctx.publish(spec);
     } catch (error) {
-      if (ctx.isLive(channel)) write(ctx, held, what, () => channel.nack(msg, false, true));
+      if (ctx.isLive(channel)) write(ctx, held, what, () => acks.nack(msg, true));
       throw error;
     }
-    if (live(ctx, held, what)) write(ctx, held, what, () => channel.ack(msg));
+    if (live(ctx, held, what)) await acks.ack(msg, () => ctx.report(stale(what, queue)));
   };
   return {
     queue,
     deliveryCount,
-    ack: () => once('acknowledge', async () => write(ctx, held, 'acknowledge', () => channel.ack(msg))),
+    // Gathered with the other acks of this turn (see ChannelAcks).
+    ack: () => once('acknowledge', () => acks.ack(msg, () => ctx.report(stale('acknowledge', queue)))),
     requeue: (options) => {
       const delayMs = normaliseDelay(options?.delayMs);
       if (delayMs === 0) {
-        return once('requeue', async () => write(ctx, held, 'requeue', () => channel.nack(msg, false, true)));
+        return once('requeue', async () => write(ctx, held, 'requeue', () => acks.nack(msg, true)));
       }
       // The count travels with the copy, so the next delivery continues from it.
       const spec = routeSpec(

@@ -33,7 +33,8 @@ export type ChildSpec =
       readonly brokers: string;
       readonly topic: string;
       readonly groupId: string;
-      readonly mode: 'eachMessage' | 'eachBatch';
+      /** `eachBatchParse`: eachBatch, plus `JSON.parse` of each record's JSON headers and value. */
+      readonly mode: 'eachMessage' | 'eachBatch' | 'eachBatchParse';
     };
 
 /** Options of one child besides what it runs. */

@@ -1,3 +1,4 @@
+import type { KafkaMessage } from 'kafkajs';
 import type { ChildSpec } from './protocol.js';
 
 /** What a child needs from a system: prepared (connected) first, started on the parent's signal. */
@@ -124,6 +125,18 @@ async function amqplibRunner(
   };
 }
 
+/**
+ * What any reader of a Celery message on Kafka does at the least: decode and parse the JSON it
+ * carries (our envelope header and the body), and nothing else.
+ */
+function parseRecord(m: KafkaMessage): void {
+  for (const value of Object.values(m.headers ?? {})) {
+    const text = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+    if (text.startsWith('{')) JSON.parse(text);
+  }
+  if (m.value) JSON.parse(m.value.toString('utf8'));
+}
+
 async function kafkajsRunner(
   spec: Extract<ChildSpec, { system: 'kafkajs' }>,
   sink: RunnerSink,
@@ -142,9 +155,11 @@ async function kafkajsRunner(
       if (spec.mode === 'eachMessage') {
         await consumer.run({ eachMessage: async () => sink.completed() });
       } else {
+        const parse = spec.mode === 'eachBatchParse';
         await consumer.run({
           eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
             for (const m of batch.messages) {
+              if (parse) parseRecord(m);
               resolveOffset(m.offset);
               sink.completed();
             }
