@@ -6,9 +6,6 @@ interface Waiting {
   readonly lost: () => void;
 }
 
-/** Past this many consumed entries at the head, the tag list is compacted. */
-const COMPACT_AT = 1024;
-
 /**
  * The acknowledgements of one channel, gathered per event-loop turn. amqplib writes every frame
  * with its own socket write, and a write costs far more than the frame; a worker finishing a batch
@@ -20,10 +17,10 @@ const COMPACT_AT = 1024;
  * all waiting for theirs.
  */
 export class ChannelAcks {
-  /** Delivery tags in the order they arrived (ascending on a channel), from `head` on. */
-  private tags: number[] = [];
-  private head = 0;
-  /** Deliveries received and not yet acked or nacked on the wire. */
+  /**
+   * Deliveries received and not yet acked or nacked on the wire. A Set iterates in insertion
+   * order, which is arrival order: ascending tags, oldest first.
+   */
   private readonly open = new Set<number>();
   private waiting = new Map<number, Waiting>();
   private flushed: Promise<void> | undefined;
@@ -33,9 +30,7 @@ export class ChannelAcks {
 
   /** Records a delivery as open; called for every message received on the channel. */
   received(msg: Message): void {
-    const tag = msg.fields.deliveryTag;
-    this.tags.push(tag);
-    this.open.add(tag);
+    this.open.add(msg.fields.deliveryTag);
   }
 
   /**
@@ -67,18 +62,13 @@ export class ChannelAcks {
     this.release = undefined;
     // The longest run of open deliveries from the oldest on that are all waiting: one frame.
     const run: Waiting[] = [];
-    while (this.head < this.tags.length) {
-      const tag = this.tags[this.head] as number;
-      if (this.open.has(tag)) {
-        const w = waiting.get(tag);
-        if (!w) break;
-        waiting.delete(tag);
-        this.open.delete(tag);
-        run.push(w);
-      }
-      this.head++;
+    for (const tag of this.open) {
+      const w = waiting.get(tag);
+      if (!w) break;
+      waiting.delete(tag);
+      this.open.delete(tag);
+      run.push(w);
     }
-    this.compact();
     const last = run[run.length - 1];
     if (last && !this.send(last.msg, true)) for (const w of run) w.lost();
     // Acks behind a delivery still running go one by one.
@@ -97,11 +87,5 @@ export class ChannelAcks {
     } catch {
       return false;
     }
-  }
-
-  private compact(): void {
-    if (this.head < COMPACT_AT || this.head * 2 < this.tags.length) return;
-    this.tags = this.tags.slice(this.head);
-    this.head = 0;
   }
 }
