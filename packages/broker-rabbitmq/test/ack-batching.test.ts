@@ -15,6 +15,25 @@ async function publish(broker: ReturnType<BrokerFactory['create']>, queue: strin
 
 const idOf = (d: Delivery) => (d.kind === 'task' ? d.message.headers.id : '');
 
+/** Consumes `queue`, keeping every delivery (acked at once when `ack`) in `got`. */
+async function collect(
+  broker: ReturnType<BrokerFactory['create']>,
+  queue: string,
+  prefetch: number,
+  ack = false,
+) {
+  const got: Delivery[] = [];
+  const consumer = await broker.consume({
+    queues: [queue],
+    prefetch,
+    onDelivery: (d) => {
+      got.push(d);
+      if (ack) void d.ack();
+    },
+  });
+  return { got, consumer };
+}
+
 describe.skipIf(!up)('rabbitmq: acks of one turn', () => {
   const brokers = new BrokerFactory();
   let ack: MockInstance<Channel['ack']>;
@@ -36,8 +55,7 @@ describe.skipIf(!up)('rabbitmq: acks of one turn', () => {
     const broker = brokers.create();
     const queue = uniqueName('ack-batch');
     await publish(broker, queue, 20);
-    const got: Delivery[] = [];
-    const consumer = await broker.consume({ queues: [queue], prefetch: 20, onDelivery: (d) => got.push(d) });
+    const { got, consumer } = await collect(broker, queue, 20);
     await waitFor(() => got.length === 20, { what: '20 deliveries' });
     ack.mockClear();
     await Promise.all(got.map((d) => d.ack()));
@@ -45,8 +63,7 @@ describe.skipIf(!up)('rabbitmq: acks of one turn', () => {
     expect(ack.mock.calls[0]?.[1]).toBe(true);
     await consumer.close();
     // Every one was acknowledged: nothing comes back to a new consumer.
-    const again: Delivery[] = [];
-    const second = await broker.consume({ queues: [queue], prefetch: 20, onDelivery: (d) => again.push(d) });
+    const { got: again, consumer: second } = await collect(broker, queue, 20);
     await sleep(500);
     expect(again).toHaveLength(0);
     await second.close();
@@ -56,8 +73,7 @@ describe.skipIf(!up)('rabbitmq: acks of one turn', () => {
     const broker = brokers.create();
     const queue = uniqueName('ack-gap');
     const ids = await publish(broker, queue, 6);
-    const got: Delivery[] = [];
-    const consumer = await broker.consume({ queues: [queue], prefetch: 10, onDelivery: (d) => got.push(d) });
+    const { got, consumer } = await collect(broker, queue, 10);
     await waitFor(() => got.length === 6, { what: '6 deliveries' });
     ack.mockClear();
     // The third is still running; the others finish in the same turn.
@@ -65,15 +81,7 @@ describe.skipIf(!up)('rabbitmq: acks of one turn', () => {
     // One frame for the two before it (multiple), then one each for the three after it.
     expect(ack.mock.calls.map((c) => c[1])).toEqual([true, false, false, false]);
     await consumer.close();
-    const again: Delivery[] = [];
-    const second = await broker.consume({
-      queues: [queue],
-      prefetch: 10,
-      onDelivery: (d) => {
-        again.push(d);
-        void d.ack();
-      },
-    });
+    const { got: again, consumer: second } = await collect(broker, queue, 10, true);
     await waitFor(() => again.length === 1, { what: 'the unacknowledged delivery again' });
     await sleep(500);
     expect(again.map(idOf)).toEqual([ids[2]]);
@@ -84,8 +92,7 @@ describe.skipIf(!up)('rabbitmq: acks of one turn', () => {
     const broker = brokers.create();
     const queue = uniqueName('ack-nack');
     const ids = await publish(broker, queue, 4);
-    const got: Delivery[] = [];
-    const consumer = await broker.consume({ queues: [queue], prefetch: 10, onDelivery: (d) => got.push(d) });
+    const { got, consumer } = await collect(broker, queue, 10);
     await waitFor(() => got.length === 4, { what: '4 deliveries' });
     const [first, second, third, fourth] = got as [Delivery, Delivery, Delivery, Delivery];
     // The second goes back to the queue at once; the acks of the others then cover the gap it left.
