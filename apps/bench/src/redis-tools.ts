@@ -17,6 +17,16 @@ export async function redisVersion(redis: Redis): Promise<string> {
   return /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? 'unknown';
 }
 
+/**
+ * CPU time the Redis server process has used so far (`INFO cpu`: user + system, every thread), ms.
+ * Two readings around a run give the server's share of the machine during it.
+ */
+export async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+}
+
 /** Unlinks every key matching a glob (SCAN, never KEYS); returns how many went. */
 export async function deleteMatching(redis: Redis, pattern: string): Promise<number> {
   let cursor = '0';

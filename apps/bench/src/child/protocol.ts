@@ -69,6 +69,8 @@ export type ChildMessage =
       readonly lastAt: number;
       readonly samples: RssSample[];
       readonly errors: string[];
+      /** CPU time (user + system) this process used from the start signal to the stop signal, ms. */
+      readonly cpuMs: number;
     }
   | { readonly type: 'fatal'; readonly error: string };
 

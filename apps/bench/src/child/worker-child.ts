@@ -49,12 +49,17 @@ async function main(): Promise<void> {
     send({ type: 'progress', count, failed, rss: m.rss });
   };
   let timer: NodeJS.Timeout | undefined;
+  let cpuAtStart = process.cpuUsage();
   process.on('message', async (m: ParentMessage) => {
     if (m.type === 'start') {
+      cpuAtStart = process.cpuUsage();
       sample();
       timer = setInterval(sample, options.sampleMs);
       await runner.start();
     } else if (m.type === 'stop') {
+      // Before stopping: the CPU of the measured run, not of the shutdown.
+      const cpu = process.cpuUsage(cpuAtStart);
+      const cpuMs = (cpu.user + cpu.system) / 1000;
       clearInterval(timer);
       sample();
       await runner.stop().catch((e: unknown) => errors.push(`stop: ${String(e)}`));
@@ -62,7 +67,17 @@ async function main(): Promise<void> {
       for (const c of [...chunks, chunk.subarray(0, used)]) for (const t of c) times.push(t);
       // Disconnect only once the (possibly large) message is flushed, or it is lost.
       process.send?.(
-        { type: 'done', count, failed, times, firstAt, lastAt, samples, errors } satisfies ChildMessage,
+        {
+          type: 'done',
+          count,
+          failed,
+          times,
+          firstAt,
+          lastAt,
+          samples,
+          errors,
+          cpuMs,
+        } satisfies ChildMessage,
         () => {
           process.disconnect?.();
           setTimeout(() => process.exit(0), 200).unref();

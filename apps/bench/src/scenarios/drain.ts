@@ -8,6 +8,7 @@ import {
   deleteKeys,
   deleteMatching,
   openRedis,
+  redisCpuMs,
   resultKeys,
 } from '../redis-tools.js';
 import type { ScenarioContext } from '../scenario-kit.js';
@@ -28,6 +29,18 @@ export interface DrainResult {
   readonly failed: number;
   /** Redis commands per task during the drain, from `INFO commandstats` (whole server). */
   readonly commands?: { total: number; top: [string, number][] };
+  /** Where the CPU went during the drain (not measured for Celery's worker processes). */
+  readonly cpu?: DrainCpu;
+}
+
+/** CPU use of one drain: the worker processes' own accounting and the Redis server's `INFO cpu`. */
+export interface DrainCpu {
+  /** Worker CPU time per task, µs (all processes). */
+  readonly workerUsPerTask: number | null;
+  /** Redis server CPU time per task, µs. */
+  readonly redisUsPerTask: number;
+  /** Average share of one core each worker process was busy, from start to last completion. */
+  readonly workerBusy: number | null;
 }
 
 /** Share of completions treated as warm-up and left out of the rate. */
@@ -60,10 +73,12 @@ async function drainCelery(
     try {
       const watch = await watchCeleryResults(subscriber, prefix, count);
       const before = await commandCalls(ctx.redis);
+      const redisBefore = await redisCpuMs(ctx.redis);
       const startedAt = performance.timeOrigin + performance.now();
       // Every worker is consuming: hand them the whole backlog at once (RENAME is atomic).
       await ctx.redis.rename(staging, queue);
       const { times, complete } = await watch.finish(Math.max(60_000, count * 20));
+      const redisMs = (await redisCpuMs(ctx.redis)) - redisBefore;
       const commands = commandsPerTask(before, await commandCalls(ctx.redis), count);
       if (!complete) throw new Error(`only ${times.length} of ${count} Celery results arrived`);
       const w = windowRate(times, Math.ceil(count * WARMUP_SHARE));
@@ -74,6 +89,7 @@ async function drainCelery(
         peakRss: Number.NaN,
         failed: 0,
         commands,
+        cpu: { workerUsPerTask: null, redisUsPerTask: (redisMs * 1000) / count, workerBusy: null },
       };
     } finally {
       await workers.stop();
@@ -105,12 +121,18 @@ export async function drain(
     else await prefillBee(config.redisUrl, queue, count);
     try {
       const before = await commandCalls(ctx.redis);
+      let redisAtStart: Promise<number> = Promise.resolve(Number.NaN);
       const r = await runWorkerGroup({
         spec: redisWorkerSpec(config, system, queue, concurrency),
         processes,
         expected: count,
         timeoutMs: Math.max(60_000, count * 10),
+        onStarted: () => {
+          redisAtStart = redisCpuMs(ctx.redis).catch(() => Number.NaN);
+        },
       });
+      const redisMs = (await redisCpuMs(ctx.redis)) - (await redisAtStart);
+      const workerMs = r.cpuMs.reduce((a, b) => a + b, 0);
       const commands = commandsPerTask(before, await commandCalls(ctx.redis), count);
       if (r.count < count)
         throw new Error(
@@ -125,6 +147,12 @@ export async function drain(
         peakRss,
         failed: r.failed,
         commands,
+        cpu: {
+          workerUsPerTask: (workerMs * 1000) / r.count,
+          redisUsPerTask: (redisMs * 1000) / r.count,
+          // Idle after the last completion costs no CPU, so the window ends there.
+          workerBusy: workerMs / processes / Math.max(1, r.lastAt - r.startedAt),
+        },
       };
     } finally {
       if (ids.length) await deleteKeys(ctx.redis, resultKeys(ids));

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { createClient } from '@celeriac/core/producer';
 import { QueueEvents } from 'bullmq';
 import { noop, openBackend, openBroker, probeBroker } from '../celeriac.js';
@@ -6,7 +7,7 @@ import { redisOptions } from '../child/runners.js';
 import { runWorkerGroup } from '../child/spawn-workers.js';
 import { uniqueName } from '../config.js';
 import { openBullQueue } from '../peers/bullmq.js';
-import { deleteKeys, deleteMatching, resultKeys } from '../redis-tools.js';
+import { deleteKeys, deleteMatching, redisCpuMs, resultKeys } from '../redis-tools.js';
 import { Recorder, type Scenario, type ScenarioContext } from '../scenario-kit.js';
 import { formatRatio, percentile, ratio } from '../stats.js';
 import type { Bar, Cell, TargetCheck } from '../types.js';
@@ -27,6 +28,8 @@ interface LoadResult {
   readonly lost: number;
   /** Slowest result during the warm-up second (not in the percentiles). */
   readonly warmMax: number;
+  /** Shares of one core busy from the first send to the last result seen (1 = a whole core). */
+  readonly cpu: { readonly producer: number; readonly worker: number; readonly redis: number };
 }
 
 /** Sends `fire(i)` for i = 0..total-1 at `rate` per second, open loop; `fire` gets the intended send time. */
@@ -66,12 +69,14 @@ async function load(ctx: ScenarioContext, system: System, rate: number): Promise
   let firstCounted = Number.POSITIVE_INFINITY;
   let lastCounted = 0;
   let lost = 0;
+  let lastSeen = 0;
   const pending: Promise<void>[] = [];
   const ids: string[] = [];
   let produce: () => Promise<void>;
   let close: () => Promise<void>;
   const record = (i: number, intended: number) => {
     const lastDone = performance.now();
+    lastSeen = lastDone;
     if (i < skip) {
       warmMax = Math.max(warmMax, lastDone - intended);
       return;
@@ -149,19 +154,32 @@ async function load(ctx: ScenarioContext, system: System, rate: number): Promise
     };
   }
   let producing: Promise<void> = Promise.resolve();
+  let startedAt = 0;
+  let producerCpu = process.cpuUsage();
+  let redisAtStart: Promise<number> = Promise.resolve(Number.NaN);
+  let workerCpuMs = Number.NaN;
+  let redisMs = Number.NaN;
+  let producerMs = Number.NaN;
   try {
-    await runWorkerGroup({
+    const group = await runWorkerGroup({
       spec,
       processes: 1,
       expected: total,
       timeoutMs: (WARMUP_S + seconds) * 1000 + 60_000,
       recordTimes: false,
       onStarted: () => {
+        startedAt = performance.now();
+        producerCpu = process.cpuUsage();
+        redisAtStart = redisCpuMs(ctx.redis).catch(() => Number.NaN);
         producing = produce();
       },
     });
     await producing;
     await Promise.all(pending);
+    const cpu = process.cpuUsage(producerCpu);
+    producerMs = (cpu.user + cpu.system) / 1000;
+    redisMs = (await redisCpuMs(ctx.redis)) - (await redisAtStart);
+    workerCpuMs = group.cpuMs[0] ?? Number.NaN;
   } finally {
     await close();
     await deleteKeys(ctx.redis, resultKeys(ids));
@@ -177,7 +195,28 @@ async function load(ctx: ScenarioContext, system: System, rate: number): Promise
     samples: latencies.length,
     lost,
     warmMax,
+    cpu: {
+      producer: producerMs / Math.max(1, lastSeen - startedAt),
+      worker: workerCpuMs / Math.max(1, lastSeen - startedAt),
+      redis: redisMs / Math.max(1, lastSeen - startedAt),
+    },
   };
+}
+
+/** "producer / worker / Redis" busy shares in % of one core. */
+function cpuCell(r: LoadResult): string {
+  const pct = (v: number) => (Number.isFinite(v) ? String(Math.round(v * 100)) : '?');
+  return `${pct(r.cpu.producer)} / ${pct(r.cpu.worker)} / ${pct(r.cpu.redis)}`;
+}
+
+/** Why a latency misses on a shared machine: how much of its CPU the three processes kept busy. */
+function busyNote(r: LoadResult): string {
+  const total = r.cpu.producer + r.cpu.worker + r.cpu.redis;
+  if (!Number.isFinite(total)) return 'CPU use not measured';
+  return (
+    `p50 ${r.p50.toFixed(2)} ms; the producer, the worker and Redis (${cpuCell(r)} % of one core) together kept ` +
+    `${Math.round(total * 100)}% of one core busy, on a ${availableParallelism()}-core machine they share`
+  );
 }
 
 /** Scenario 3: enqueue → result seen by the producer, at fixed offered loads. */
@@ -192,7 +231,7 @@ export const latencyScenario: Scenario = {
       `open-loop schedule at the offered rate for ${WARMUP_S + sizes.latencySeconds} s and waits for every result the way an application would ` +
       `(Celeriac: \`handle.result()\`; BullMQ: a \`QueueEvents\` 'completed' listener, as \`job.waitUntilFinished\` uses). Latency runs from the ` +
       `*intended* send time to the moment the producer sees the result, so a producer that falls behind is charged for it. The first ` +
-      `${WARMUP_S} s is warm-up and not counted. Milliseconds. A result not seen within 30 s (quick mode: 10 s) is counted under "results not seen" and left out of the percentiles.`;
+      `${WARMUP_S} s is warm-up and not counted. Milliseconds. A result not seen within 30 s (quick mode: 10 s) is counted under "results not seen" and left out of the percentiles. CPU: the CPU time of this process, of the worker process and of the Redis server (\`INFO cpu\`) from the first send to the last result seen, as a share of one core.`;
     const probe = await probeBroker(ctx.config.redisUrl, uniqueName(ctx.config, 'probe'));
     const results = new Map<string, LoadResult>();
     for (const rate of sizes.latencyRates) {
@@ -228,6 +267,7 @@ export const latencyScenario: Scenario = {
           r?.achieved ?? null,
           r?.samples ?? null,
           r ? r.lost : null,
+          r ? cpuCell(r) : null,
         ]);
         if (r) {
           bars.push({ group: `${rate / 1000}k/s p50`, series: system, value: r.p50 });
@@ -244,6 +284,7 @@ export const latencyScenario: Scenario = {
         formatRatio(ratio(ours?.p999, bull?.p999)),
         formatRatio(ratio(ours?.max, bull?.max)),
         formatRatio(ratio(ours?.achieved, bull?.achieved)),
+        '',
         '',
         '',
       ]);
@@ -268,7 +309,7 @@ export const latencyScenario: Scenario = {
               ours5k.p99 >= 10 && ours5k.achieved < 0.95 * 5000
                 ? `; the pipeline completed only ${Math.round(ours5k.achieved).toLocaleString('en-US')} of the 5,000 tasks/s offered, so tasks queued up and the latency is mostly queueing delay (compare the drain rates of scenario 2 and the profiles in "Hot spots")`
                 : ''
-            }`
+            }${ours5k.p99 >= 10 ? `; ${busyNote(ours5k)}` : ''}`
           : 'not measured in this run',
       },
     ];
@@ -288,9 +329,10 @@ export const latencyScenario: Scenario = {
             'achieved (tasks/s)',
             'samples',
             'results not seen',
+            'CPU, % of one core (producer / worker / Redis)',
           ],
           rows,
-          digits: [undefined, undefined, 2, 2, 2, 1, 0, 0, 0],
+          digits: [undefined, undefined, 2, 2, 2, 1, 0, 0, 0, undefined],
         },
       ],
       charts: [

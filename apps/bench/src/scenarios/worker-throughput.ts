@@ -117,17 +117,39 @@ export const workerThroughputScenario: Scenario = {
       ];
     });
     const perTask = (s: DrainSystem) => results.get(`${s}/100/1`)?.commands?.total;
-    const why = (ours: number | undefined, bull: number | undefined): string => {
+    const cpuOf = (s: DrainSystem, processes: number) => results.get(`${s}/100/${processes}`)?.cpu;
+    const us = (v: number | null | undefined) => (v == null ? '?' : `${Math.round(v)} µs`);
+    const why = (processes: number): string => {
+      const parts: string[] = [];
       const a = perTask('Celeriac');
       const b = perTask('BullMQ');
-      const parts: string[] = [];
-      if (a !== undefined && b !== undefined)
+      if (processes === 1 && a !== undefined && b !== undefined)
         parts.push(
           `Celeriac sent ${a.toFixed(1)} Redis commands per task vs BullMQ's ${b.toFixed(1)} (table below)`,
         );
-      if (ours !== undefined && bull !== undefined) parts.push('see the worker profile in "Hot spots"');
+      const ours = cpuOf('Celeriac', processes);
+      const bull = cpuOf('BullMQ', processes);
+      if (ours && bull)
+        parts.push(
+          `CPU per task, worker / Redis: Celeriac ${us(ours.workerUsPerTask)} / ${us(ours.redisUsPerTask)}, ` +
+            `BullMQ ${us(bull.workerUsPerTask)} / ${us(bull.redisUsPerTask)}; ` +
+            `each Celeriac worker process used ${ours.workerBusy == null ? '?' : Math.round(ours.workerBusy * 100)}% of one core (all its threads)`,
+        );
+      parts.push('see the worker profile in "Hot spots"');
       return parts.join('; ');
     };
+    const cpuRows: Cell[][] = [];
+    for (const processes of [1, 4])
+      for (const system of SYSTEMS) {
+        const c = cpuOf(system, processes);
+        cpuRows.push([
+          system,
+          processes,
+          c?.workerUsPerTask ?? null,
+          c?.redisUsPerTask ?? null,
+          c?.workerBusy == null ? null : c.workerBusy * 100,
+        ]);
+      }
     const targets: TargetCheck[] = [];
     for (const processes of [1, 4]) {
       const ours = results.get(`Celeriac/100/${processes}`)?.rate;
@@ -137,7 +159,7 @@ export const workerThroughputScenario: Scenario = {
         name: `Worker throughput c=100, ${processes} process${processes > 1 ? 'es' : ''}, results stored ≥ 2× BullMQ`,
         held: Number.isFinite(r) ? r >= 2 : null,
         detail: Number.isFinite(r)
-          ? `${formatRatio(r)} (${Math.round(ours ?? 0).toLocaleString('en-US')} vs ${Math.round(bull ?? 0).toLocaleString('en-US')} tasks/s)${r >= 2 ? '' : `; ${why(ours, bull)}`}`
+          ? `${formatRatio(r)} (${Math.round(ours ?? 0).toLocaleString('en-US')} vs ${Math.round(bull ?? 0).toLocaleString('en-US')} tasks/s)${r >= 2 ? '' : `; ${why(processes)}`}`
           : 'not measured in this run',
       });
     }
@@ -171,6 +193,19 @@ export const workerThroughputScenario: Scenario = {
           columns: ['system', 'commands per task', 'most frequent (per task)'],
           rows: cmdRows,
           digits: [undefined, 2],
+        },
+        {
+          title:
+            'CPU per task, c=100 (worker processes: their own CPU time from start to stop; Redis: INFO cpu over the drain). Worker CPU share: CPU time of each worker process (GC and compiler threads included) over the drain, as a share of one core',
+          columns: [
+            'system',
+            'processes',
+            'worker CPU (µs/task)',
+            'Redis CPU (µs/task)',
+            'worker CPU (% of one core, all threads)',
+          ],
+          rows: cpuRows,
+          digits: [undefined, 0, 1, 1, 0],
         },
       ],
       charts: [
