@@ -41,7 +41,7 @@ describe.skipIf(!up)('bench CPU accounting', () => {
       expect(r.count).toBe(500);
       const cpu = r.cpu;
       expect(cpu).toBeDefined();
-      for (const v of [cpu?.workerUsPerTask, cpu?.redisUsPerTask, cpu?.workerBusy]) {
+      for (const v of [cpu?.workerUsPerTask, cpu?.redisUsPerTask, cpu?.workerCoreShare]) {
         expect(Number.isFinite(v)).toBe(true);
         expect(v).toBeGreaterThan(0);
       }

@@ -39,8 +39,8 @@ export interface DrainCpu {
   readonly workerUsPerTask: number | null;
   /** Redis server CPU time per task, µs. */
   readonly redisUsPerTask: number;
-  /** Average share of one core each worker process was busy, from start to last completion. */
-  readonly workerBusy: number | null;
+  /** CPU time of each worker process (all its threads) from start to last completion, as a share of one core (average). */
+  readonly workerCoreShare: number | null;
 }
 
 /** Share of completions treated as warm-up and left out of the rate. */
@@ -89,7 +89,7 @@ async function drainCelery(
         peakRss: Number.NaN,
         failed: 0,
         commands,
-        cpu: { workerUsPerTask: null, redisUsPerTask: (redisMs * 1000) / count, workerBusy: null },
+        cpu: { workerUsPerTask: null, redisUsPerTask: (redisMs * 1000) / count, workerCoreShare: null },
       };
     } finally {
       await workers.stop();
@@ -151,7 +151,7 @@ export async function drain(
           workerUsPerTask: (workerMs * 1000) / r.count,
           redisUsPerTask: (redisMs * 1000) / r.count,
           // Idle after the last completion costs no CPU, so the window ends there.
-          workerBusy: workerMs / processes / Math.max(1, r.lastAt - r.startedAt),
+          workerCoreShare: workerMs / processes / Math.max(1, r.lastAt - r.startedAt),
         },
       };
     } finally {

@@ -133,7 +133,7 @@ export const workerThroughputScenario: Scenario = {
         parts.push(
           `CPU per task, worker / Redis: Celeriac ${us(ours.workerUsPerTask)} / ${us(ours.redisUsPerTask)}, ` +
             `BullMQ ${us(bull.workerUsPerTask)} / ${us(bull.redisUsPerTask)}; ` +
-            `each Celeriac worker process used ${ours.workerBusy == null ? '?' : Math.round(ours.workerBusy * 100)}% of one core (all its threads)`,
+            `each Celeriac worker process used ${ours.workerCoreShare == null ? '?' : Math.round(ours.workerCoreShare * 100)}% of one core (all its threads)`,
         );
       parts.push('see the worker profile in "Hot spots"');
       return parts.join('; ');
@@ -147,7 +147,7 @@ export const workerThroughputScenario: Scenario = {
           processes,
           c?.workerUsPerTask ?? null,
           c?.redisUsPerTask ?? null,
-          c?.workerBusy == null ? null : c.workerBusy * 100,
+          c?.workerCoreShare == null ? null : c.workerCoreShare * 100,
         ]);
       }
     const targets: TargetCheck[] = [];
