@@ -13,6 +13,7 @@ export {
   testHeartbeat,
 } from './describe-event-transport.js';
 export { describeResultBackend, type ResultBackendSuiteOptions } from './describe-result-backend.js';
+export { type OwnSentinelSet, startRedisSentinelSet } from './redis-sentinel.js';
 export { freePort, type OwnRedisServer, startRedisServer } from './redis-server.js';
 export { probeTcp, requireService } from './services.js';
 export { sleep, uniqueName, waitFor } from './wait-for.js';
