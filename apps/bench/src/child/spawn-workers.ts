@@ -41,8 +41,6 @@ export interface WorkerGroupResult {
   readonly samples: RssSample[][];
   readonly errors: string[];
   readonly timedOut: boolean;
-  /** When the processes were told to stop (epoch ms). */
-  readonly stoppedAt: number;
   /** CPU time of every process from the start signal to the stop signal, ms. */
   readonly cpuMs: number[];
 }
@@ -144,7 +142,6 @@ export async function runWorkerGroup(options: WorkerGroupOptions): Promise<Worke
   ).catch(() => {
     timedOut = true;
   });
-  const stoppedAt = nowMs();
   for (const c of children) if (c.proc.connected) c.proc.send({ type: 'stop' });
   await waitFor(children, (c) => c.done !== undefined || c.proc.exitCode !== null, 30_000, 'stopped').catch(
     () => {},
@@ -173,7 +170,6 @@ export async function runWorkerGroup(options: WorkerGroupOptions): Promise<Worke
     samples: done.map((d) => d.samples),
     errors: [...fatal, ...done.flatMap((d) => d.errors)],
     timedOut,
-    stoppedAt,
     cpuMs: done.map((d) => d.cpuMs),
   };
 }
