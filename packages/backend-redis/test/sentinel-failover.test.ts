@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildMeta, TaskState } from '@celeriac/core';
-import { type OwnSentinelSet, sleep, startRedisSentinelSet } from '@celeriac/testkit';
+import { type OwnSentinelSet, startRedisSentinelSet, waitFor } from '@celeriac/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisResultBackend } from '../src/index.js';
 import { redisServerAvailable } from './redis-process.js';
@@ -31,14 +31,19 @@ describe.skipIf(!canSpawn)('redis result backend across a Sentinel failover', ()
     await set.failover();
 
     // As a worker would: a store refused during the switch is sent again.
-    for (;;) {
-      try {
-        await writer.store(buildMeta(TaskState.SUCCESS, after, 'stored after'));
-        break;
-      } catch {
-        await sleep(100);
-      }
-    }
+    const meta = buildMeta(TaskState.SUCCESS, after, 'stored after');
+    await waitFor(
+      () =>
+        writer.store(meta).then(
+          () => true,
+          () => false,
+        ),
+      {
+        intervalMs: 100,
+        timeoutMs: 30_000,
+        what: 'the store to be accepted',
+      },
+    );
     expect((await waiting).result).toBe('stored after');
     expect((await waiter.get(before))?.result).toBe('stored before');
   }, 90_000);

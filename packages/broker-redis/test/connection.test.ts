@@ -4,7 +4,7 @@ import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RedisBrokerOptions } from '../src/index.js';
-import { brokerPool, redisUrl } from './helpers.js';
+import { brokerPool, publishUntilAccepted, redisUrl } from './helpers.js';
 import { type OwnRedis, startRedis } from './redis-server.js';
 
 const up = await requireService('redis', redisUrl);
@@ -78,14 +78,7 @@ describe.skipIf(!up)('connections', () => {
     const publishing = (async () => {
       for (let i = 0; i < 200; i++) {
         const message = createTaskMessage({ task: 'tasks.n', kwargs: { i } });
-        for (;;) {
-          try {
-            await producer.publish({ queue, message });
-            break;
-          } catch {
-            await sleep(100);
-          }
-        }
+        await publishUntilAccepted(producer, queue, message);
         published.push(message.headers.id);
         await sleep(5);
       }

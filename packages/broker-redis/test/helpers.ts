@@ -1,3 +1,5 @@
+import type { TaskMessage } from '@celeriac/core';
+import { waitFor } from '@celeriac/testkit';
 import { RedisBroker, type RedisBrokerOptions } from '../src/index.js';
 
 /** The shared Redis of the test services. */
@@ -32,4 +34,27 @@ export function brokerPool(): {
       await Promise.allSettled(made.splice(0).map((b) => b.close()));
     },
   };
+}
+
+/**
+ * Publishes as an application would while Redis restarts or fails over: a publish refused during
+ * the switch is sent again, for up to 30 s.
+ */
+export function publishUntilAccepted(
+  broker: RedisBroker,
+  queue: string,
+  message: TaskMessage,
+): Promise<boolean> {
+  return waitFor(
+    () =>
+      broker.publish({ queue, message }).then(
+        () => true,
+        () => false,
+      ),
+    {
+      intervalMs: 100,
+      timeoutMs: 30_000,
+      what: 'the publish to be accepted',
+    },
+  );
 }

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { createTaskMessage } from '@celeriac/core';
-import { type OwnSentinelSet, sleep, startRedisSentinelSet, uniqueName, waitFor } from '@celeriac/testkit';
+import { type OwnSentinelSet, startRedisSentinelSet, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBroker } from '../src/index.js';
-import { fastRecovery } from './helpers.js';
+import { fastRecovery, publishUntilAccepted } from './helpers.js';
 
 const canSpawn = spawnSync('redis-server', ['--version']).status === 0;
 if (!canSpawn && process.env.CI === 'true')
@@ -41,15 +41,7 @@ describe.skipIf(!canSpawn)('redis broker across a Sentinel failover', () => {
     const publish = async (count: number) => {
       for (let i = 0; i < count; i++) {
         const message = createTaskMessage({ task: 'tasks.n', kwargs: { i } });
-        // As an application would: a publish refused during the switch is sent again.
-        for (;;) {
-          try {
-            await producer.publish({ queue, message });
-            break;
-          } catch {
-            await sleep(100);
-          }
-        }
+        await publishUntilAccepted(producer, queue, message);
         published.push(message.headers.id);
       }
     };
