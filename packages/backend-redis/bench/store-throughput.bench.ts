@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { buildMeta, type ResultMeta, TaskState } from '@celeriac/core';
+import { type ResultMeta, TaskState } from '@celeriac/core';
+import { buildMeta } from '@celeriac/core/adapter';
 import { afterAll, bench, describe } from 'vitest';
 import { RedisResultBackend } from '../src/index.js';
 

@@ -1,4 +1,4 @@
-import type { ChordPart } from '@celeriac/core';
+import type { ChordPart } from '@celeriac/core/adapter';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { toBackendError } from './errors.js';
 import type { KeySpace } from './keys.js';

@@ -1,4 +1,5 @@
-import { BrokerError, type ChordPart, decodeJson, encodeJson, type ResultMeta } from '@celeriac/core';
+import { BrokerError, type ResultMeta } from '@celeriac/core';
+import { type ChordPart, decodeJson, encodeJson } from '@celeriac/core/adapter';
 import { ADAPTER } from './errors.js';
 
 /** Celery's field order (`_get_result_meta`), so stored text reads like a Python worker's. */

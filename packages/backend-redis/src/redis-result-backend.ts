@@ -1,11 +1,5 @@
-import {
-  type ChordPart,
-  ClosedError,
-  type ResultBackend,
-  type ResultMeta,
-  type StoreOptions,
-  type WaitOptions,
-} from '@celeriac/core';
+import { ClosedError, type ResultBackend, type ResultMeta } from '@celeriac/core';
+import { type ChordPart, type StoreOptions, type WaitOptions } from '@celeriac/core/adapter';
 import { Redis, type RedisOptions } from 'ioredis';
 import { redisBackendCapabilities } from './capabilities.js';
 import { ChordStore } from './chord-store.js';

@@ -1,10 +1,5 @@
-import {
-  ClosedError,
-  READY_STATES,
-  type ResultMeta,
-  ResultTimeoutError,
-  type WaitOptions,
-} from '@celeriac/core';
+import { ClosedError, READY_STATES, type ResultMeta, ResultTimeoutError } from '@celeriac/core';
+import { type WaitOptions } from '@celeriac/core/adapter';
 import type { Redis } from 'ioredis';
 import { MicroBatcher } from './micro-batcher.js';
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { BrokerError, buildMeta, TaskState } from '@celeriac/core';
+import { BrokerError, TaskState } from '@celeriac/core';
+import { buildMeta } from '@celeriac/core/adapter';
 import { requireService } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backend, closeAll, REDIS_URL, raw } from './helpers.js';

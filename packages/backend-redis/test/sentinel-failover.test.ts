@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { buildMeta, TaskState } from '@celeriac/core';
+import { TaskState } from '@celeriac/core';
+import { buildMeta } from '@celeriac/core/adapter';
 import { type OwnSentinelSet, startRedisSentinelSet, waitFor } from '@celeriac/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisResultBackend } from '../src/index.js';

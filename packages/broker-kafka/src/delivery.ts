@@ -1,11 +1,5 @@
-import type {
-  DeadLetterReason,
-  DecodeError,
-  Delivery,
-  MalformedDelivery,
-  TaskDelivery,
-  TaskMessage,
-} from '@celeriac/core';
+import type { DeadLetterReason, DecodeError, TaskMessage } from '@celeriac/core';
+import type { Delivery, MalformedDelivery, TaskDelivery } from '@celeriac/core/adapter';
 import { brokerError } from './errors.js';
 import type { DecodedRecord } from './record-codec.js';
 import type { TransportRecord } from './transport/types.js';

@@ -1,12 +1,5 @@
-import {
-  type Broker,
-  type BrokerCapabilities,
-  ClosedError,
-  type ConsumeOptions,
-  type Consumer,
-  type DeadLetter,
-  type OutgoingMessage,
-} from '@celeriac/core';
+import { type Broker, type BrokerCapabilities, ClosedError, type DeadLetter } from '@celeriac/core';
+import { type ConsumeOptions, type Consumer, type OutgoingMessage } from '@celeriac/core/adapter';
 import { kafkaBrokerCapabilities } from './capabilities.js';
 import { readDeadLetters, redriveDeadLetters } from './dead-letters.js';
 import { pickTier } from './delay-tiers.js';

@@ -1,4 +1,5 @@
-import type { CeleriacError, ConsumeOptions, Consumer } from '@celeriac/core';
+import type { CeleriacError } from '@celeriac/core';
+import type { ConsumeOptions, Consumer } from '@celeriac/core/adapter';
 import { Credits } from './credits.js';
 import { brokerError } from './errors.js';
 import type { QueueTopics } from './naming.js';

@@ -1,4 +1,5 @@
-import type { CeleriacError, DeadLetterReason, Delivery } from '@celeriac/core';
+import type { CeleriacError, DeadLetterReason } from '@celeriac/core';
+import type { Delivery } from '@celeriac/core/adapter';
 import { type CommitPlan, Committer } from './committer.js';
 import type { Credits } from './credits.js';
 import { pickTier } from './delay-tiers.js';

@@ -1,12 +1,5 @@
-import {
-  DecodeError,
-  decodeJson,
-  decodeTaskMessage,
-  encodeBody,
-  encodeJson,
-  type OutgoingMessage,
-  type TaskMessage,
-} from '@celeriac/core';
+import { DecodeError, type TaskMessage } from '@celeriac/core';
+import { decodeJson, decodeTaskMessage, encodeBody, encodeJson, type OutgoingMessage } from '@celeriac/core/adapter';
 import { ENVELOPE_HEADER, PROPERTIES_HEADER, splitHeaders } from './headers.js';
 import type { ProduceRecord, TransportRecord } from './transport/types.js';
 

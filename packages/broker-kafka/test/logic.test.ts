@@ -1,4 +1,5 @@
-import { ConfigError, createTaskMessage } from '@celeriac/core';
+import { ConfigError } from '@celeriac/core';
+import { createTaskMessage } from '@celeriac/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { Committer } from '../src/committer.js';
 import { pickTier, releaseAt } from '../src/delay-tiers.js';

@@ -1,4 +1,4 @@
-import type { Consumer, Delivery } from '@celeriac/core';
+import type { Consumer, Delivery } from '@celeriac/core/adapter';
 import { idOf, requireService, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
 import { describe, expect, it } from 'vitest';
 import { kafkaAdmin, kafkaUrl, testBroker } from './kafka-env.js';

@@ -1,4 +1,4 @@
-import type { Delivery } from '@celeriac/core';
+import type { Delivery } from '@celeriac/core/adapter';
 import { idOf, requireService, sleep, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
 import { describe, expect, it } from 'vitest';
 import { kafkaAdmin, kafkaUrl, recordsWritten, testBroker } from './kafka-env.js';

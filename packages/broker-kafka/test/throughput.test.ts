@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Delivery } from '@celeriac/core';
+import type { Delivery } from '@celeriac/core/adapter';
 import { requireService, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import type { Delivery } from '@celeriac/core';
+import type { Delivery } from '@celeriac/core/adapter';
 import { idOf, requireService, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';

@@ -1,13 +1,5 @@
-import {
-  type Broker,
-  type BrokerCapabilities,
-  ClosedError,
-  ConfigError,
-  type ConsumeOptions,
-  type Consumer,
-  type DeadLetter,
-  type OutgoingMessage,
-} from '@celeriac/core';
+import { type Broker, type BrokerCapabilities, ClosedError, ConfigError, type DeadLetter } from '@celeriac/core';
+import { type ConsumeOptions, type Consumer, type OutgoingMessage } from '@celeriac/core/adapter';
 import { rabbitmqCapabilities } from './capabilities.js';
 import { taskPublishSpec } from './codec.js';
 import { ConnectionManager } from './connection.js';

@@ -1,4 +1,5 @@
-import { encodeBody, parseCeleryDate, type TaskMessage, type WireParts } from '@celeriac/core';
+import { type TaskMessage } from '@celeriac/core';
+import { encodeBody, parseCeleryDate, type WireParts } from '@celeriac/core/adapter';
 import type { Message, Options } from 'amqplib';
 import {
   DEAD_LETTER_EXCHANGE,

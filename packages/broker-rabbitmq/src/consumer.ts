@@ -1,4 +1,5 @@
-import { BrokerError, type CeleriacError, type ConsumeOptions, type Consumer } from '@celeriac/core';
+import { BrokerError, type CeleriacError } from '@celeriac/core';
+import { type ConsumeOptions, type Consumer } from '@celeriac/core/adapter';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { ChannelAcks } from './channel-acks.js';
 import { DELIVERY_COUNT_HEADER, republishOptions, routeSpec } from './codec.js';

@@ -1,12 +1,5 @@
-import {
-  BrokerError,
-  type CeleriacError,
-  type DeadLetterReason,
-  DecodeError,
-  type Delivery,
-  type DeliverySettlement,
-  decodeTaskMessage,
-} from '@celeriac/core';
+import { BrokerError, type CeleriacError, type DeadLetterReason, DecodeError } from '@celeriac/core';
+import { type Delivery, type DeliverySettlement, decodeTaskMessage } from '@celeriac/core/adapter';
 import type { Channel, Message } from 'amqplib';
 import type { ChannelAcks } from './channel-acks.js';
 import {

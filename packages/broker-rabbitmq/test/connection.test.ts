@@ -1,4 +1,5 @@
-import { BrokerError, ClosedError, ConfigError, createTaskMessage } from '@celeriac/core';
+import { BrokerError, ClosedError, ConfigError } from '@celeriac/core';
+import { createTaskMessage } from '@celeriac/core/adapter';
 import { requireService } from '@celeriac/testkit';
 import { describe, expect, it } from 'vitest';
 import { RabbitMQBroker } from '../src/broker.js';

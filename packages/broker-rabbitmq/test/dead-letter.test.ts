@@ -1,4 +1,4 @@
-import { createTaskMessage, type Delivery } from '@celeriac/core';
+import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
 import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_EXCHANGE, deadLetterQueueName } from '../src/names.js';

@@ -1,4 +1,4 @@
-import { createTaskMessage, type Delivery } from '@celeriac/core';
+import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
 import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { routeAtSend, routeSpec } from '../src/codec.js';

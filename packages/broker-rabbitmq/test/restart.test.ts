@@ -1,4 +1,5 @@
-import { BrokerError, type CeleriacError, createTaskMessage } from '@celeriac/core';
+import { BrokerError, type CeleriacError } from '@celeriac/core';
+import { createTaskMessage } from '@celeriac/core/adapter';
 import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AMQP_URL, BrokerFactory, services } from './support.js';

@@ -1,4 +1,4 @@
-import { createTaskMessage, encodeBody } from '@celeriac/core';
+import { createTaskMessage, encodeBody } from '@celeriac/core/adapter';
 import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { taskPublishOptions } from '../src/codec.js';

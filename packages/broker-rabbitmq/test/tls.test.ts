@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { createServer, type Server } from 'node:tls';
-import { ConfigError, createTaskMessage, type Delivery } from '@celeriac/core';
+import { ConfigError } from '@celeriac/core';
+import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
 import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AMQP_URL, BrokerFactory } from './support.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTaskMessage, type Delivery } from '@celeriac/core';
+import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
 import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
 import type { GetMessage } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';

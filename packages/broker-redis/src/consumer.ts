@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import {
-  BrokerError,
-  type CeleriacError,
-  type ConsumeOptions,
-  type Consumer,
-  type DeadLetterReason,
-} from '@celeriac/core';
+import { BrokerError, type CeleriacError, type DeadLetterReason } from '@celeriac/core';
+import { type ConsumeOptions, type Consumer } from '@celeriac/core/adapter';
 import { AckBatcher } from './ack-batcher.js';
 import { buildDelivery, type HeldDelivery, type Settler } from './delivery.js';
 import { toCeleriacError } from './errors.js';

@@ -1,11 +1,5 @@
-import {
-  type DeadLetterReason,
-  DecodeError,
-  type Delivery,
-  type MalformedDelivery,
-  type TaskDelivery,
-  type TaskMessage,
-} from '@celeriac/core';
+import { type DeadLetterReason, DecodeError, type TaskMessage } from '@celeriac/core';
+import { type Delivery, type MalformedDelivery, type TaskDelivery } from '@celeriac/core/adapter';
 import { decodeEnvelope } from './envelope.js';
 import type { FetchLoop } from './fetch-loop.js';
 import type { PriorityStep } from './priority.js';

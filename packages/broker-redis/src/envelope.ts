@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DecodeError, decodeTaskMessage, encodeBody, type TaskMessage } from '@celeriac/core';
+import { DecodeError, type TaskMessage } from '@celeriac/core';
+import { decodeTaskMessage, encodeBody } from '@celeriac/core/adapter';
 import { fromWirePriority, type PriorityStep, stepForWire, toWirePriority } from './priority.js';
 
 /** A message encoded as kombu stores it in a Redis list. */

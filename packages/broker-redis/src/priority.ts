@@ -1,4 +1,4 @@
-import { clampPriority } from '@celeriac/core';
+import { clampPriority } from '@celeriac/core/adapter';
 
 /** kombu's Redis priority steps: one list per step, served in this order (0 first). */
 export const PRIORITY_STEPS = [0, 3, 6, 9] as const;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { BrokerError, type OutgoingMessage } from '@celeriac/core';
+import { BrokerError } from '@celeriac/core';
+import { type OutgoingMessage } from '@celeriac/core/adapter';
 import type { ChainableCommander } from 'ioredis';
 import { encodeEnvelope } from './envelope.js';
 import { delayedKey, type Keyspace, keyspaceFor, listKey, wakeKey } from './keys.js';

@@ -1,4 +1,5 @@
-import type { Broker, ConsumeOptions, Consumer, DeadLetter, OutgoingMessage } from '@celeriac/core';
+import type { Broker, DeadLetter } from '@celeriac/core';
+import type { ConsumeOptions, Consumer, OutgoingMessage } from '@celeriac/core/adapter';
 import { ClosedError, ConfigError } from '@celeriac/core';
 import { redisBrokerCapabilities } from './capabilities.js';
 import { type ClientSettings, connectClient, createClient, type RedisClient } from './connection.js';

@@ -1,4 +1,4 @@
-import { createTaskMessage, type Delivery } from '@celeriac/core';
+import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
 import { describeBroker, requireService, uniqueName, waitFor } from '@celeriac/testkit';
 import { Cluster } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
-import { createTaskMessage, DecodeError, encodeBody, type TaskMessage } from '@celeriac/core';
+import { DecodeError, type TaskMessage } from '@celeriac/core';
+import { createTaskMessage, encodeBody } from '@celeriac/core/adapter';
 import { describe, expect, it } from 'vitest';
 import {
   decodeEnvelope,

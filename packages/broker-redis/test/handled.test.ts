@@ -1,4 +1,4 @@
-import { createTaskMessage, type Delivery } from '@celeriac/core';
+import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
 import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerPool, redisUrl } from './helpers.js';

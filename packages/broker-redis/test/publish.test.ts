@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { createTaskMessage } from '@celeriac/core';
+import { createTaskMessage } from '@celeriac/core/adapter';
 import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';

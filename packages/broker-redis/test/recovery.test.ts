@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTaskMessage, type Delivery } from '@celeriac/core';
+import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
 import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { createTaskMessage } from '@celeriac/core';
+import { createTaskMessage } from '@celeriac/core/adapter';
 import { type OwnSentinelSet, startRedisSentinelSet, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

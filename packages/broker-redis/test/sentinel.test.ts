@@ -1,4 +1,4 @@
-import { createTaskMessage } from '@celeriac/core';
+import { createTaskMessage } from '@celeriac/core/adapter';
 import { describeBroker, requireService, uniqueName } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';

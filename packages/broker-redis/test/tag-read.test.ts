@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTaskMessage } from '@celeriac/core';
+import { createTaskMessage } from '@celeriac/core/adapter';
 import { requireService } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';

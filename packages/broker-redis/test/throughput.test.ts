@@ -1,4 +1,4 @@
-import { createTaskMessage } from '@celeriac/core';
+import { createTaskMessage } from '@celeriac/core/adapter';
 import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RedisBroker } from '../src/index.js';

@@ -1,23 +1,54 @@
 /**
- * `@celeriac/core`: typed task contracts, the Celery v2 message model, the `Broker` and
- * `ResultBackend` seams, and the embedded in-memory broker and backend.
+ * `@celeriac/core`: what an application needs — typed task contracts, errors, task states, the
+ * `Broker` and `ResultBackend` types, and the embedded in-memory broker and backend.
  *
- * Producer code imports `@celeriac/core/producer`; worker code imports `@celeriac/core/worker`.
+ * Producer code imports `@celeriac/core/producer`; worker code imports `@celeriac/core/worker`;
+ * authors of broker and backend adapters import `@celeriac/core/adapter`.
  *
  * @packageDocumentation
  */
 
-export * from './adapter-loader.js';
-export * from './broker.js';
-export * from './contract.js';
-export * from './errors.js';
-export * from './input-mapping.js';
-export * from './json-codec.js';
-export * from './memory/memory-backend.js';
-export * from './memory/memory-broker.js';
-export * from './message.js';
-export * from './result-backend.js';
-export * from './result-meta.js';
-export * from './retry-policy.js';
-export * from './schema.js';
-export * from './wire.js';
+export type { Broker, BrokerCapabilities, DeadLetter, DeadLetterReason } from './broker.js';
+export {
+  type AnyTaskContract,
+  defineTask,
+  type InferTaskInput,
+  type InferTaskOutput,
+  type InferTaskParsedInput,
+  type InferTaskReturn,
+  type RetryPolicy,
+  type TaskContract,
+  type TaskDefaults,
+  type TaskDefinition,
+} from './contract.js';
+export {
+  BrokerError,
+  CeleriacError,
+  type CeleriacErrorCode,
+  type CeleriacErrorOptions,
+  ClosedError,
+  ConfigError,
+  DecodeError,
+  NonRetriableError,
+  RemoteTaskError,
+  ResultTimeoutError,
+  RetryAfterError,
+  TaskNotRegisteredError,
+  TaskRevokedError,
+  TimeLimitExceeded,
+  UnsupportedError,
+  ValidationError,
+  type ValidationIssue,
+} from './errors.js';
+export { MemoryResultBackend, type MemoryResultBackendOptions } from './memory/memory-backend.js';
+export { MemoryBroker } from './memory/memory-broker.js';
+export { DEFAULT_QUEUE, type TaskHeaders, type TaskMessage } from './message.js';
+export {
+  type BackendCapabilities,
+  type ExceptionInfo,
+  READY_STATES,
+  type ResultBackend,
+  type ResultMeta,
+  TaskState,
+} from './result-backend.js';
+export type { AnySchema, SchemaInput, SchemaOutput } from './schema.js';

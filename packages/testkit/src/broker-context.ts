@@ -1,11 +1,5 @@
-import {
-  type Broker,
-  type BrokerCapabilities,
-  type Consumer,
-  createTaskMessage,
-  type Delivery,
-  type TaskMessageInit,
-} from '@celeriac/core';
+import { type Broker, type BrokerCapabilities } from '@celeriac/core';
+import { type Consumer, createTaskMessage, type Delivery, type TaskMessageInit } from '@celeriac/core/adapter';
 
 /** How a broker adapter plugs into {@link describeBroker}. */
 export interface BrokerSuiteOptions {

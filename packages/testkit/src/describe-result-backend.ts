@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type BackendCapabilities,
-  buildMeta,
-  type ResultBackend,
-  ResultTimeoutError,
-  TaskState,
-} from '@celeriac/core';
+import { type BackendCapabilities, type ResultBackend, ResultTimeoutError, TaskState } from '@celeriac/core';
+import { buildMeta } from '@celeriac/core/adapter';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from './wait-for.js';
 

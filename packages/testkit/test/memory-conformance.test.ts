@@ -1,9 +1,5 @@
-import {
-  MemoryBroker,
-  MemoryResultBackend,
-  memoryBackendCapabilities,
-  memoryBrokerCapabilities,
-} from '@celeriac/core';
+import { MemoryBroker, MemoryResultBackend } from '@celeriac/core';
+import { memoryBackendCapabilities, memoryBrokerCapabilities } from '@celeriac/core/adapter';
 import { describeBroker, describeResultBackend } from '../src/index.js';
 
 // One broker shared by the suite's "instances": in-memory state lives in one object, as several

@@ -1,0 +1,61 @@
+/**
+ * `@celeriac/core/adapter`: what authors of broker and result backend adapters need — the seams
+ * (`Broker`, `Consumer`, `Delivery`, `ResultBackend`), the Celery v2 message model and its wire
+ * encoding, kombu's JSON codec, result-meta helpers, and the errors adapters throw.
+ *
+ * Applications import `@celeriac/core` instead. See `docs/writing-an-adapter.md`.
+ *
+ * @packageDocumentation
+ */
+
+export type {
+  Broker,
+  BrokerCapabilities,
+  ConsumeOptions,
+  Consumer,
+  DeadLetter,
+  DeadLetterReason,
+  Delivery,
+  DeliverySettlement,
+  MalformedDelivery,
+  OutgoingMessage,
+  TaskDelivery,
+} from '../broker.js';
+export {
+  BrokerError,
+  CeleriacError,
+  type CeleriacErrorOptions,
+  ClosedError,
+  ConfigError,
+  DecodeError,
+  UnsupportedError,
+} from '../errors.js';
+export { decodeJson, type EncodeJsonOptions, encodeJson, type TaggedString } from '../json-codec.js';
+export { memoryBackendCapabilities } from '../memory/memory-backend.js';
+export { memoryBrokerCapabilities } from '../memory/memory-broker.js';
+export {
+  clampPriority,
+  createTaskMessage,
+  DEFAULT_QUEUE,
+  parseCeleryDate,
+  type Signature,
+  type TaskBody,
+  type TaskEmbed,
+  type TaskHeaders,
+  type TaskMessage,
+  type TaskMessageInit,
+  type TaskProperties,
+} from '../message.js';
+export {
+  type BackendCapabilities,
+  type ChordPart,
+  type ExceptionInfo,
+  READY_STATES,
+  type ResultBackend,
+  type ResultMeta,
+  type StoreOptions,
+  TaskState,
+  type WaitOptions,
+} from '../result-backend.js';
+export { buildMeta, fromExceptionInfo, toExceptionInfo } from '../result-meta.js';
+export { decodeTaskMessage, encodeBody, encodeHeaders, type WireParts } from '../wire.js';
