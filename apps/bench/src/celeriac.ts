@@ -1,5 +1,6 @@
-import { type Broker, backendFromUrl, brokerFromUrl, defineTask, type ResultBackend } from '@celeriac/core';
+import { type Broker, defineTask, type ResultBackend } from '@celeriac/core';
 import { implement, type TaskImplementation } from '@celeriac/core/worker';
+import { backendFromUrl, brokerFromUrl } from '@celeriac/producer-app/adapters';
 import { z } from 'zod';
 
 /** The task every scenario runs: takes a number, returns it (a no-op whose result is stored). */
@@ -14,16 +15,15 @@ export const noopImpl: TaskImplementation = implement(noop, ({ i }) => i);
 
 // Adapters are loaded by URL at run time, so a missing or unbuilt adapter becomes a visible
 // "not run" in the report instead of a build failure of the whole bench.
-const importer = (name: string): Promise<unknown> => import(name);
 
 /** Creates our broker for a URL (`redis://`, `amqp://`, `kafka://`) through its adapter package. */
 export function openBroker(url: string): Promise<Broker> {
-  return brokerFromUrl(url, importer);
+  return brokerFromUrl(url);
 }
 
 /** Creates our result backend for a URL through its adapter package. */
 export function openBackend(url: string): Promise<ResultBackend> {
-  return backendFromUrl(url, importer);
+  return backendFromUrl(url);
 }
 
 /**

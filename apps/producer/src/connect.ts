@@ -1,4 +1,5 @@
-import { type Broker, backendFromUrl, brokerFromUrl, type ResultBackend } from '@celeriac/core';
+import type { Broker, ResultBackend } from '@celeriac/core';
+import { backendFromUrl, brokerFromUrl, defaultBackendUrl } from './adapters.js';
 
 /** Connection flags shared by every command. */
 export interface ConnectionFlags {
@@ -6,21 +7,17 @@ export interface ConnectionFlags {
   readonly backend?: string;
 }
 
-/** Opens the broker and backend named by URL; the backend defaults to the broker's Redis. */
+/** Opens the broker and backend named by URL; the backend defaults to the broker's own server. */
 export async function connect(
   flags: ConnectionFlags,
 ): Promise<{ broker: Broker; backend: ResultBackend; close(): Promise<void> }> {
-  const importer = (name: string) => import(name);
   if (flags.broker.startsWith('memory:')) {
     console.error(
       'celeriac: warning: memory:// lives in this process only; no worker elsewhere will see these tasks',
     );
   }
-  const backendUrl = flags.backend ?? (flags.broker.startsWith('redis') ? flags.broker : 'memory://');
-  const [broker, backend] = await Promise.all([
-    brokerFromUrl(flags.broker, importer),
-    backendFromUrl(backendUrl, importer),
-  ]);
+  const backendUrl = flags.backend ?? defaultBackendUrl(flags.broker);
+  const [broker, backend] = await Promise.all([brokerFromUrl(flags.broker), backendFromUrl(backendUrl)]);
   return {
     broker,
     backend,

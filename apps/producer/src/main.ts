@@ -20,8 +20,8 @@ const program = new Command('celeriac')
   )
   .option(
     '--backend <url>',
-    "result backend URL (default: the broker's Redis)",
-    process.env.CELERIAC_RESULT_BACKEND,
+    "result backend URL (default: the broker's own server where it has one, e.g. Redis)",
+    process.env.CELERIAC_RESULT_BACKEND || undefined,
   )
   .showHelpAfterError();
 

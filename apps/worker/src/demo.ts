@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { backendFromUrl, brokerFromUrl, RemoteTaskError, ResultTimeoutError } from '@celeriac/core';
+import { RemoteTaskError, ResultTimeoutError } from '@celeriac/core';
 import { createClient, type TaskHandle } from '@celeriac/core/producer';
 import { createWorker } from '@celeriac/core/worker';
 import { add, echo, fail, sleep } from '@celeriac/demo-tasks';
+import { backendFromUrl, brokerFromUrl, defaultBackendUrl } from '@celeriac/producer-app/adapters';
 import { Command } from 'commander';
 import { demoTasks } from './demo-implementations.js';
 
@@ -20,12 +21,8 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const o = program.parse().opts<{ broker: string; backend?: string; count: number; concurrency: number }>();
-  const importer = (name: string) => import(name);
-  const backendUrl = o.backend ?? (o.broker.startsWith('redis') ? o.broker : 'memory://demo');
-  const [broker, backend] = await Promise.all([
-    brokerFromUrl(o.broker, importer),
-    backendFromUrl(backendUrl, importer),
-  ]);
+  const backendUrl = o.backend ?? defaultBackendUrl(o.broker);
+  const [broker, backend] = await Promise.all([brokerFromUrl(o.broker), backendFromUrl(backendUrl)]);
   const queue = `celeriac-demo-${process.pid}`;
   const worker = createWorker({
     broker,

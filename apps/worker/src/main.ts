@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-import { backendFromUrl, brokerFromUrl, CeleriacError, eventTransportFromUrl } from '@celeriac/core';
-import { createWorker, sendCeleryEvents } from '@celeriac/core/worker';
+import { CeleriacError } from '@celeriac/core';
+import { createWorker, type EventTransport, sendCeleryEvents } from '@celeriac/core/worker';
+import {
+  backendFromUrl,
+  brokerFromUrl,
+  defaultBackendUrl,
+  eventTransportFromUrl,
+} from '@celeriac/producer-app/adapters';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { demoTasks } from './demo-implementations.js';
@@ -40,7 +46,11 @@ const program = new Command('celeriac-worker')
     'broker URL (memory://, redis://, amqp://, kafka://)',
     process.env.CELERIAC_BROKER_URL ?? 'memory://',
   )
-  .option('--backend <url>', 'result backend URL (memory://, redis://)', process.env.CELERIAC_RESULT_BACKEND)
+  .option(
+    '--backend <url>',
+    "result backend URL (memory://, redis://; default: the broker's own Redis)",
+    process.env.CELERIAC_RESULT_BACKEND || undefined,
+  )
   .option('--queue <name...>', 'queues to consume (default: the tasks\' queues, else "celery")')
   .option(
     '--concurrency <n>',
@@ -72,10 +82,9 @@ async function main(): Promise<void> {
     events: boolean;
     trackStarted: boolean;
   }>();
-  const importer = (name: string) => import(name);
-  const broker = await brokerFromUrl(o.broker, importer);
-  const backendUrl = o.backend ?? (o.broker.startsWith('redis') ? o.broker : 'memory://');
-  const backend = await backendFromUrl(backendUrl, importer);
+  const backendUrl = o.backend ?? defaultBackendUrl(o.broker);
+  const broker = await brokerFromUrl(o.broker);
+  const backend = await backendFromUrl(backendUrl);
   const tasks = o.tasks ? await loadTasks(o.tasks) : [...demoTasks];
   const worker = createWorker({
     broker,
@@ -101,7 +110,7 @@ async function main(): Promise<void> {
   worker.on('worker-offline', () => log.info(worker.stats(), 'celeriac worker stopped'));
   await worker.start();
   const stopEvents = o.events
-    ? sendCeleryEvents(worker, await eventTransportFromUrl(o.broker, importer), {
+    ? sendCeleryEvents(worker, await eventTransportFromUrl<EventTransport>(o.broker), {
         onError: (error) => log.warn({ error: String(error) }, 'could not send a Celery event'),
       })
     : undefined;

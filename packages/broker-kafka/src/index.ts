@@ -9,4 +9,4 @@ export type { QueueTopics } from './naming.js';
 export { DEFAULT_DELAY_TIERS_MS, type KafkaBrokerOptions } from './options.js';
 export type { KafkajsLogLevel } from './transport/kafkajs-transport.js';
 export type * from './transport/types.js';
-export { createBroker, parseKafkaUrl } from './url.js';
+export { brokerSchemes, createBroker, parseKafkaUrl } from './url.js';

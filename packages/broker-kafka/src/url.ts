@@ -15,6 +15,9 @@ const NUMBER_PARAMS = [
 ] as const;
 const LOG_LEVELS: readonly KafkajsLogLevel[] = ['nothing', 'error', 'warn', 'info', 'debug'];
 
+/** The URL schemes this adapter serves (without `:`), read by the CLIs to pick it by URL. */
+export const brokerSchemes = ['kafka'] as const;
+
 /**
  * Options from a `kafka://host:port[,host2:port2][?param=value…]` URL. Query parameters:
  * `partitions`, `replicationFactor`, `sessionTimeoutMs`, `heartbeatIntervalMs`, `fetchMaxWaitMs`,
@@ -22,6 +25,7 @@ const LOG_LEVELS: readonly KafkajsLogLevel[] = ['nothing', 'error', 'warn', 'inf
  * ms), `clientId`, `groupPrefix` and `logLevel`. The port defaults to 9092.
  */
 export function parseKafkaUrl(url: string): KafkaBrokerOptions {
+  // The pattern's scheme is brokerSchemes' only entry.
   const match = /^kafka:\/\/([^/?#]*)\/?(?:\?([^#]*))?$/i.exec(url.trim());
   if (!match)
     throw new ConfigError(

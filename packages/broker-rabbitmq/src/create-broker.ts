@@ -19,6 +19,9 @@ function boolean(name: string, value: string): boolean {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** The URL schemes this adapter serves (without `:`), read by the CLIs to pick it by URL. */
+export const brokerSchemes = ['amqp', 'amqps'] as const;
+
 /** Reads the adapter's options from URL query parameters (see {@link createBroker}). */
 export function optionsFromUrl(url: string): RabbitMQBrokerOptions {
   let parsed: URL;
@@ -27,8 +30,10 @@ export function optionsFromUrl(url: string): RabbitMQBrokerOptions {
   } catch (error) {
     throw new ConfigError(`rabbitmq: invalid URL "${redactUrl(url)}"`, { cause: error });
   }
-  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
-    throw new ConfigError(`rabbitmq: unsupported URL scheme "${parsed.protocol}" (use amqp:// or amqps://)`);
+  if (!(brokerSchemes as readonly string[]).includes(parsed.protocol.slice(0, -1))) {
+    throw new ConfigError(
+      `rabbitmq: unsupported URL scheme "${parsed.protocol}" (use ${brokerSchemes.map((s) => `${s}://`).join(' or ')})`,
+    );
   }
   if (!parsed.hostname) throw new ConfigError(`rabbitmq: the URL "${redactUrl(url)}" has no host`);
   const options: Mutable<RabbitMQBrokerOptions> = {};

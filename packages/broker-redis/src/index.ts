@@ -18,4 +18,4 @@ export {
   toWirePriority,
 } from './priority.js';
 export { RedisBroker } from './redis-broker.js';
-export { type ParsedRedisUrl, parseRedisUrl, type RedisTarget } from './url.js';
+export { brokerSchemes, type ParsedRedisUrl, parseRedisUrl, type RedisTarget } from './url.js';

@@ -17,7 +17,16 @@ export interface ParsedRedisUrl {
   readonly display: string;
 }
 
-const SCHEMES = ['redis', 'rediss', 'redis+sentinel', 'rediss+sentinel', 'redis+cluster', 'rediss+cluster'];
+/** The URL schemes this adapter serves (without `:`), read by the CLIs to pick it by URL. */
+export const brokerSchemes = [
+  'redis',
+  'rediss',
+  'redis+sentinel',
+  'rediss+sentinel',
+  'redis+cluster',
+  'rediss+cluster',
+] as const;
+const SCHEMES: readonly string[] = brokerSchemes;
 const URL_SHAPE = /^([a-z+]+):\/\/(?:([^@/?#]*)@)?([^/?#]*)(\/[^?#]*)?(?:\?([^#]*))?$/i;
 
 function hosts(authority: string, defaultPort: number, url: string): { host: string; port: number }[] {

@@ -42,6 +42,7 @@ export {
 } from './errors.js';
 export { MemoryResultBackend, type MemoryResultBackendOptions } from './memory/memory-backend.js';
 export { MemoryBroker } from './memory/memory-broker.js';
+export { sharedMemoryBackend, sharedMemoryBroker } from './memory/shared-memory.js';
 export { DEFAULT_QUEUE, type TaskHeaders, type TaskMessage } from './message.js';
 export {
   type BackendCapabilities,
