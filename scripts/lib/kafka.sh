@@ -3,6 +3,13 @@
 
 KAFKA_PORT=9092
 KAFKA_CONTROLLER_PORT=9093
+# Secured listeners on the same broker, for the adapter's TLS and SASL tests: TLS only, and
+# SASL/SCRAM (SHA-256 and SHA-512) over TLS. Certificates and the SCRAM user are made at setup.
+KAFKA_SSL_PORT=9094
+KAFKA_SASL_SSL_PORT=9095
+KAFKA_SCRAM_USER=celeriac
+# What a data dir must have been formatted with (bumped when format-time content changes).
+KAFKA_DATA_LAYOUT=scram-v1
 KAFKA_DIR=$STATE_DIR/kafka
 KAFKA_SRC=$SCRIPTS_DIR/kafka
 # Preferred version first; each entry is "<kafka version> <matching log4j version>".
@@ -46,24 +53,56 @@ kafka_java() {
     -cp "$KAFKA_DIR/lib/*" "$@"
 }
 
-# Write server.properties and format the data dir once. Data formatted by another Kafka
-# version is wiped: storage is not portable between 4.3 and 4.4.
+# A test CA and a broker certificate for 127.0.0.1/localhost, made once with openssl (PEM files
+# the broker reads directly), and the SCRAM user's random password. Kept in $KAFKA_DIR/tls.
+kafka_tls_material() {
+  local tls=$KAFKA_DIR/tls
+  [[ -s $tls/broker.pem && -s $tls/ca.pem && -s $tls/scram-password ]] && return 0
+  command -v openssl >/dev/null || die "openssl not found (needed for the Kafka TLS listeners)"
+  rm -rf "$tls"
+  mkdir -p "$tls"
+  chmod 700 "$tls"
+  (
+    cd "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=celeriac test CA" \
+      -keyout ca.key -out ca.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile broker.ext -out broker.crt
+    # The broker's PEM keystore: unencrypted PKCS#8 key, then the certificate chain.
+    { openssl pkcs8 -topk8 -nocrypt -in broker.key; cat broker.crt ca.pem; } >broker.pem
+    openssl rand -hex 16 >scram-password
+    chmod 600 ca.key broker.key broker.pem scram-password
+  ) >"$KAFKA_DIR/logs/tls.log" 2>&1 || { show_log "$KAFKA_DIR/logs/tls.log"; die "making the Kafka test certificates failed"; }
+}
+
+# Write server.properties and format the data dir once. Data formatted by another Kafka version
+# (storage is not portable between 4.3 and 4.4) or another layout (the SCRAM user is created at
+# format time) is wiped: it only ever holds test data.
 kafka_prepare() {
-  local version data=$KAFKA_DIR/data
+  local version data=$KAFKA_DIR/data password scram=()
   version=$(kafka_version)
   mkdir -p "$KAFKA_DIR/logs"
-  sed "s|@LOG_DIRS@|$data|" "$KAFKA_SRC/server.properties.template" >"$KAFKA_DIR/server.properties"
-  if [[ -f $data/meta.properties && "$(cat "$KAFKA_DIR/data.version" 2>/dev/null)" == "$version" ]]; then
+  kafka_tls_material
+  sed -e "s|@LOG_DIRS@|$data|" -e "s|@TLS_DIR@|$KAFKA_DIR/tls|g" \
+    "$KAFKA_SRC/server.properties.template" >"$KAFKA_DIR/server.properties"
+  if [[ -f $data/meta.properties && "$(cat "$KAFKA_DIR/data.version" 2>/dev/null)" == "$version $KAFKA_DATA_LAYOUT" ]]; then
     return 0
   fi
   rm -rf "$data"
   [[ -s $KAFKA_DIR/cluster-id ]] || kafka_new_cluster_id >"$KAFKA_DIR/cluster-id"
+  password=$(<"$KAFKA_DIR/tls/scram-password")
+  for m in SCRAM-SHA-256 SCRAM-SHA-512; do
+    scram+=(--add-scram "$m=[name=$KAFKA_SCRAM_USER,password=$password]")
+  done
+  # The tool prints the bootstrap records; keep the SCRAM user's salted keys out of the log.
   if ! kafka_java -Xmx256m kafka.tools.StorageTool format --standalone \
-    -t "$(<"$KAFKA_DIR/cluster-id")" -c "$KAFKA_DIR/server.properties" --ignore-formatted \
-    >"$KAFKA_DIR/logs/format.log" 2>&1; then
+    -t "$(<"$KAFKA_DIR/cluster-id")" -c "$KAFKA_DIR/server.properties" --ignore-formatted "${scram[@]}" \
+    2>&1 | sed -E 's/(salt|storedKey|serverKey)=\[[^]]*\]/\1=<redacted>/g' >"$KAFKA_DIR/logs/format.log"; then
     show_log "$KAFKA_DIR/logs/format.log"; die "kafka StorageTool format failed"
   fi
-  echo "$version" >"$KAFKA_DIR/data.version"
+  echo "$version $KAFKA_DATA_LAYOUT" >"$KAFKA_DIR/data.version"
 }
 
 # A cluster id is 16 random bytes in unpadded base64url (22 chars). Avoid a leading '-':
@@ -95,6 +134,8 @@ kafka_up() {
   fi
   if port_open "$KAFKA_PORT"; then
     log "kafka: already running on $HOST:$KAFKA_PORT (Kafka $(kafka_version), checked in $(since "$t0")s)"
+    port_open "$KAFKA_SASL_SSL_PORT" ||
+      warn "kafka: started without the TLS/SASL listeners; 'scripts/services restart kafka' adds them"
     return 0
   fi
   if pid_alive "$KAFKA_DIR/kafka.pid"; then
@@ -110,7 +151,7 @@ kafka_up() {
     kafka.Kafka "$KAFKA_DIR/server.properties"
   # Ready = the start-up line is logged and the client port (opened last) accepts connections.
   local deadline=$((SECONDS + 90))
-  until kafka_started_logged && port_open "$KAFKA_PORT"; do
+  until kafka_started_logged && port_open "$KAFKA_PORT" && port_open "$KAFKA_SASL_SSL_PORT"; do
     if ! pid_alive "$KAFKA_DIR/kafka.pid"; then
       show_log "$KAFKA_DIR/logs/server.log"; die "kafka broker exited during start-up"
     fi
@@ -119,7 +160,7 @@ kafka_up() {
     fi
     sleep 0.2
   done
-  log "kafka: started Kafka $(kafka_version) on $HOST:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT) in $(since "$t0")s (broker boot $(since "$t1")s)"
+  log "kafka: started Kafka $(kafka_version) on $HOST:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT, TLS $KAFKA_SSL_PORT, SASL_SSL $KAFKA_SASL_SSL_PORT) in $(since "$t0")s (broker boot $(since "$t1")s)"
 }
 
 kafka_down() {
@@ -135,6 +176,6 @@ kafka_status() {
   local state=stopped v
   port_open "$KAFKA_PORT" && state=running
   v=$(kafka_version)
-  printf '%-15s %-8s %s:%s (controller %s, Kafka %s)\n' kafka "$state" "$HOST" "$KAFKA_PORT" \
-    "$KAFKA_CONTROLLER_PORT" "${v:-not fetched}"
+  printf '%-15s %-8s %s:%s (controller %s, TLS %s, SASL_SSL %s, Kafka %s)\n' kafka "$state" "$HOST" \
+    "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SSL_PORT" "$KAFKA_SASL_SSL_PORT" "${v:-not fetched}"
 }

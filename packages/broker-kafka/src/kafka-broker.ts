@@ -1,5 +1,5 @@
 import { type Broker, type BrokerCapabilities, ClosedError, type DeadLetter } from '@celeriac/core';
-import { type ConsumeOptions, type Consumer, type OutgoingMessage } from '@celeriac/core/adapter';
+import type { ConsumeOptions, Consumer, OutgoingMessage } from '@celeriac/core/adapter';
 import { kafkaBrokerCapabilities } from './capabilities.js';
 import { readDeadLetters, redriveDeadLetters } from './dead-letters.js';
 import { pickTier } from './delay-tiers.js';
@@ -52,6 +52,8 @@ export class KafkaBroker implements Broker {
         clientId: this.options.clientId,
         logLevel: this.options.logLevel,
         readerGroupPrefix: `${this.options.groupPrefix}~reader.`,
+        ...(this.options.ssl ? { ssl: this.options.ssl } : {}),
+        ...(this.options.sasl ? { sasl: this.options.sasl } : {}),
       });
   }
 

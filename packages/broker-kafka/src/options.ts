@@ -4,6 +4,22 @@ import { normaliseTiers } from './delay-tiers.js';
 import type { KafkajsLogLevel } from './transport/kafkajs-transport.js';
 import type { KafkaTransport } from './transport/types.js';
 
+/** TLS towards the brokers. The broker's certificate and host name are always verified. */
+export interface KafkaTlsOptions {
+  /** PEM certificates of the CAs to trust instead of Node's defaults (e.g. a private CA). */
+  readonly ca?: string | readonly string[];
+}
+
+/** SASL mechanisms the adapter speaks. */
+export type KafkaSaslMechanism = 'scram-sha-256' | 'scram-sha-512' | 'plain';
+
+/** SASL credentials. The password is kept out of logs, errors and `JSON.stringify`/`inspect` output. */
+export interface KafkaSaslOptions {
+  readonly mechanism: KafkaSaslMechanism;
+  readonly username: string;
+  readonly password: string;
+}
+
 /** Options of {@link KafkaBroker}. */
 export interface KafkaBrokerOptions {
   /** Bootstrap brokers as `host:port`. @default ['127.0.0.1:9092'] */
@@ -37,6 +53,10 @@ export interface KafkaBrokerOptions {
   readonly topicConfig?: Readonly<Record<string, string>>;
   /** kafkajs log level. @default 'error' */
   readonly logLevel?: KafkajsLogLevel;
+  /** Connect over TLS: `true` with Node's trusted CAs, or the CAs to trust. @default false */
+  readonly ssl?: boolean | KafkaTlsOptions;
+  /** Authenticate with SASL (SCRAM needs no TLS to keep the password secret; `plain` does). */
+  readonly sasl?: KafkaSaslOptions;
   /** Another client behind the transport seam; the adapter does not close a transport it was given. */
   readonly transport?: KafkaTransport;
 }
@@ -57,6 +77,9 @@ export interface ResolvedKafkaOptions {
   readonly maxMessageBytes: number;
   readonly topicConfig: Readonly<Record<string, string>>;
   readonly logLevel: KafkajsLogLevel;
+  readonly ssl: KafkaTlsOptions | undefined;
+  /** Its `password` is not enumerable, so printing the options never shows it. */
+  readonly sasl: KafkaSaslOptions | undefined;
 }
 
 /** Default delay tiers, in ms. */
@@ -67,6 +90,33 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   if (!Number.isInteger(v) || v <= 0)
     throw new ConfigError(`kafka option ${name} must be a positive integer, got ${v}`);
   return v;
+}
+
+const SASL_MECHANISMS: readonly KafkaSaslMechanism[] = ['scram-sha-256', 'scram-sha-512', 'plain'];
+
+function resolveTls(ssl: KafkaBrokerOptions['ssl']): KafkaTlsOptions | undefined {
+  if (ssl === undefined || ssl === false) return undefined;
+  if (ssl === true) return {};
+  const ca = typeof ssl.ca === 'string' ? [ssl.ca] : ssl.ca;
+  if (ca?.some((c) => typeof c !== 'string' || !c.includes('-----BEGIN CERTIFICATE-----')))
+    throw new ConfigError('kafka option ssl.ca must hold PEM certificates');
+  return ca ? { ca: [...ca] } : {};
+}
+
+function resolveSasl(sasl: KafkaSaslOptions | undefined, tls: boolean): KafkaSaslOptions | undefined {
+  if (sasl === undefined) return undefined;
+  // Never quote the password (or the whole object) in these messages.
+  if (!SASL_MECHANISMS.includes(sasl.mechanism))
+    throw new ConfigError(`kafka option sasl.mechanism must be one of ${SASL_MECHANISMS.join(', ')}`);
+  if (typeof sasl.username !== 'string' || sasl.username === '')
+    throw new ConfigError('kafka option sasl.username must be a non-empty string');
+  if (typeof sasl.password !== 'string' || sasl.password === '')
+    throw new ConfigError(`kafka option sasl.password for user ${sasl.username} must be a non-empty string`);
+  if (sasl.mechanism === 'plain' && !tls)
+    throw new ConfigError('kafka SASL mechanism plain sends the password as is: enable ssl with it');
+  const resolved = { mechanism: sasl.mechanism, username: sasl.username };
+  Object.defineProperty(resolved, 'password', { value: sasl.password, enumerable: false });
+  return resolved as KafkaSaslOptions;
 }
 
 /** Applies defaults and checks values; throws {@link ConfigError} on a wrong one. */
@@ -93,6 +143,7 @@ export function resolveOptions(options: KafkaBrokerOptions): ResolvedKafkaOption
       `kafka option replicationFactor must be -1 or a positive integer, got ${replicationFactor}`,
     );
   }
+  const ssl = resolveTls(options.ssl);
   const delayTiersMs = normaliseTiers(options.delayTiersMs ?? DEFAULT_DELAY_TIERS_MS);
   if (delayTiersMs.length === 0)
     throw new ConfigError('kafka option delayTiersMs needs at least one positive delay');
@@ -111,5 +162,7 @@ export function resolveOptions(options: KafkaBrokerOptions): ResolvedKafkaOption
     maxMessageBytes: positiveInt('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
     topicConfig: { ...options.topicConfig },
     logLevel: options.logLevel ?? 'error',
+    ssl,
+    sasl: resolveSasl(options.sasl, ssl !== undefined),
   };
 }

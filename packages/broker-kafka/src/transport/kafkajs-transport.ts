@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { ConfigError } from '@celeriac/core';
+import { type Admin, Kafka, logLevel, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
+import type { KafkaSaslOptions, KafkaTlsOptions } from '../options.js';
 import { KafkajsGroupConsumer, toRecord } from './kafkajs-group-consumer.js';
 import { kafkajsLogCreator } from './kafkajs-logger.js';
 import type {
@@ -25,6 +27,9 @@ export interface KafkajsTransportOptions {
   /** Prefix of the throwaway groups {@link KafkajsTransport.readAll} uses. */
   readonly readerGroupPrefix: string;
   readonly connectionTimeoutMs?: number;
+  /** TLS towards the brokers (certificates always verified). */
+  readonly ssl?: KafkaTlsOptions;
+  readonly sasl?: KafkaSaslOptions;
 }
 
 const LEVELS: Record<KafkajsLogLevel, logLevel> = {
@@ -36,6 +41,46 @@ const LEVELS: Record<KafkajsLogLevel, logLevel> = {
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Node's codes for a broker certificate that does not verify. */
+const TLS_VERIFY_CODES =
+  /^(?:SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_HAS_EXPIRED|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
+/** The error and its causes (kafkajs keeps the last attempt's error as `originalError`). */
+function* causes(error: unknown): Generator<{ name?: unknown; code?: unknown }> {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; depth++) {
+    yield e as { name?: unknown; code?: unknown };
+    const next = e as { originalError?: unknown; cause?: unknown };
+    e = next.originalError ?? next.cause;
+  }
+}
+
+/**
+ * Rejected credentials or an untrusted certificate are configuration to fix, not outages to
+ * retry: a {@link ConfigError} naming the user and mechanism, never the password.
+ */
+function securityError(error: unknown, options: KafkajsTransportOptions): unknown {
+  for (const e of causes(error)) {
+    if (e.name === 'KafkaJSSASLAuthenticationError' && options.sasl) {
+      const { username, mechanism } = options.sasl;
+      return new ConfigError(`kafka SASL ${mechanism} authentication failed for user ${username}`, {
+        cause: error,
+      });
+    }
+    if (typeof e.code === 'string' && TLS_VERIFY_CODES.test(e.code)) {
+      return new ConfigError(`kafka TLS: the broker's certificate is not trusted (${e.code})`, {
+        cause: error,
+      });
+    }
+  }
+  return error;
+}
+
+/** kafkajs's SASL settings; the password is read from the (non-enumerable) option at the last moment. */
+function saslFor(sasl: KafkaSaslOptions | undefined): SASLOptions | undefined {
+  if (!sasl) return undefined;
+  return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
+}
 
 /** The {@link KafkaTransport} on kafkajs 2.2.4 (pure JavaScript, classic consumer groups). */
 export class KafkajsTransport implements KafkaTransport {
@@ -52,6 +97,8 @@ export class KafkajsTransport implements KafkaTransport {
       logCreator: kafkajsLogCreator,
       connectionTimeout: options.connectionTimeoutMs ?? 3000,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
+      ...(options.ssl ? { ssl: options.ssl.ca ? { ca: [...options.ssl.ca] } : true } : {}),
+      ...(options.sasl ? { sasl: saslFor(options.sasl) } : {}),
     });
   }
 
@@ -61,7 +108,9 @@ export class KafkajsTransport implements KafkaTransport {
         createPartitioner: Partitioners.DefaultPartitioner,
         allowAutoTopicCreation: false,
       });
-      await producer.connect();
+      await producer.connect().catch((error: unknown) => {
+        throw securityError(error, this.options);
+      });
       return producer;
     })();
     this.producer.catch(() => {
@@ -73,7 +122,9 @@ export class KafkajsTransport implements KafkaTransport {
   private getAdmin(): Promise<Admin> {
     this.admin ??= (async () => {
       const admin = this.kafka.admin();
-      await admin.connect();
+      await admin.connect().catch((error: unknown) => {
+        throw securityError(error, this.options);
+      });
       return admin;
     })();
     this.admin.catch(() => {
