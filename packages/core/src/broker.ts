@@ -55,7 +55,23 @@ export interface DeadLetter {
   readonly at: Date;
 }
 
-/** Settlement shared by every delivery. Settle each delivery exactly once. */
+/**
+ * Settlement shared by every delivery.
+ *
+ * @remarks
+ * The settlement rule, the same on every broker (adapters share `SettleOnce` from
+ * `@celeriac/core/adapter`, which implements it):
+ *
+ * - A delivery is settled once: the first `ack`, `requeue` or `deadLetter` that succeeds decides
+ *   its fate. Any settle call after that resolves at once and does nothing.
+ * - A settle call made while another one is in flight does nothing of its own and returns the
+ *   promise of the one in flight, so it learns that outcome.
+ * - A settle call that rejects leaves the delivery unsettled: the message is still held for the
+ *   caller, who may settle it again (e.g. requeue it after a failed ack). Until it is settled it
+ *   keeps its place among the consumer's unsettled deliveries.
+ * - Once its consumer has returned it to the queue (`Consumer.close()`, a lost connection), a
+ *   delivery is out of the caller's hands: settling it resolves and does nothing.
+ */
 export interface DeliverySettlement {
   /** Queue the message was consumed from. */
   readonly queue: string;
@@ -101,6 +117,14 @@ export interface ConsumeOptions {
    */
   readonly prefetch: number;
   readonly onDelivery: (delivery: Delivery) => void;
+  /**
+   * The delivery limit the consumer's owner enforces itself: it dead-letters a delivery whose
+   * `deliveryCount` is above this, and stores a FAILURE first so a waiting caller fails fast (the
+   * worker passes its `maxDeliveries`). A broker must therefore hand such a delivery out rather than
+   * drop or dead-letter it on its own; a broker-side limit may only stay as a crash-loop backstop
+   * set above this one. Unset: the broker's own limit, if any, applies.
+   */
+  readonly maxDeliveries?: number;
   /** Transport errors the consumer recovered from (e.g. it reconnected), for logs. */
   readonly onError?: (error: CeleriacError) => void;
 }

@@ -1,7 +1,9 @@
 /**
  * `@celeriac/core/adapter`: what authors of broker and result backend adapters need — the seams
  * (`Broker`, `Consumer`, `Delivery`, `ResultBackend`), the Celery v2 message model and its wire
- * encoding, kombu's JSON codec, result-meta helpers, and the errors adapters throw.
+ * encoding, kombu's JSON codec, result-meta helpers, the errors adapters throw, and the shared
+ * pieces every adapter needs: settle-once deliveries, decode-or-malformed, a URL redactor and a
+ * per-turn batcher.
  *
  * Applications import `@celeriac/core` instead. See `docs/writing-an-adapter.md`.
  *
@@ -59,3 +61,13 @@ export {
 } from '../result-backend.js';
 export { buildMeta, fromExceptionInfo, toExceptionInfo } from '../result-meta.js';
 export { decodeTaskMessage, encodeBody, encodeHeaders, type WireParts } from '../wire.js';
+export { type DecodedMessage, decodeOrMalformed } from './decode-or-malformed.js';
+export { redactUrl } from './redact-url.js';
+export {
+  createDelivery,
+  SettleOnce,
+  SettleOnceMalformed,
+  SettleOnceTask,
+  type Settler,
+} from './settle-once.js';
+export { type BatchOutcome, TickBatcher } from './tick-batcher.js';

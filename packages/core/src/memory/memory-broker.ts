@@ -1,15 +1,16 @@
+import { decodeOrMalformed } from '../adapter/decode-or-malformed.js';
+import { createDelivery, type Settler } from '../adapter/settle-once.js';
 import type {
   Broker,
   BrokerCapabilities,
   ConsumeOptions,
   Consumer,
   DeadLetter,
-  DeadLetterReason,
-  Delivery,
   OutgoingMessage,
 } from '../broker.js';
-import { ClosedError, DecodeError } from '../errors.js';
+import { ClosedError } from '../errors.js';
 import { decodeJson, encodeJson } from '../json-codec.js';
+import type { TaskMessage } from '../message.js';
 import { decodeTaskMessage } from '../wire.js';
 
 /** Capabilities of the in-memory broker: everything, within one process. */
@@ -47,7 +48,9 @@ interface QueueState {
 interface Held {
   readonly entry: Entry;
   readonly queue: string;
-  settled: boolean;
+  readonly consumer: MemoryConsumer;
+  /** Settled, or returned to the queue by its closing consumer: nothing more to do. */
+  done: boolean;
 }
 
 /** Serialises a message the way a transport would, so nothing is shared by reference. */
@@ -60,6 +63,22 @@ function encodeEntry(item: OutgoingMessage): Entry {
   // No priority set: RabbitMQ's default, the lowest level.
   return { raw, priority: item.message.properties.priority ?? 0, deliveryCount: 0 };
 }
+
+/** Decodes an entry's JSON envelope, as a transport adapter decodes its own. */
+function decodeEntry(raw: string): TaskMessage {
+  const parsed = decodeJson(raw) as {
+    headers?: unknown;
+    properties?: Record<string, unknown>;
+    body?: unknown;
+  };
+  return decodeTaskMessage({
+    headers: parsed.headers,
+    properties: parsed.properties ?? {},
+    body: parsed.body,
+  });
+}
+
+const rawText = (raw: string): string => raw;
 
 class MemoryConsumer implements Consumer {
   prefetch: number;
@@ -97,8 +116,8 @@ class MemoryConsumer implements Consumer {
     this.closed = true;
     // Unsettled deliveries go back to the head of their queue: nothing is lost.
     for (const held of this.held) {
-      if (!held.settled) {
-        held.settled = true;
+      if (!held.done) {
+        held.done = true;
         this.broker.returnToQueue(held.queue, held.entry, true);
       }
     }
@@ -122,6 +141,16 @@ export class MemoryBroker implements Broker {
   private rr = 0;
   private pumpScheduled = false;
   private closed = false;
+  /** Settles synchronously: an in-memory settlement cannot fail. */
+  private readonly settler: Settler<Held> = {
+    ack: (held) => this.settle(held, () => {}),
+    requeue: (held, delayMs) =>
+      this.settle(held, () => this.returnToQueue(held.queue, held.entry, false, delayMs)),
+    deadLetter: (held, reason) =>
+      this.settle(held, () =>
+        this.queue(held.queue).dead.push({ queue: held.queue, reason, raw: held.entry.raw, at: new Date() }),
+      ),
+  };
 
   private queue(name: string): QueueState {
     let q = this.queues.get(name);
@@ -245,48 +274,20 @@ export class MemoryBroker implements Broker {
 
   private deliver(consumer: MemoryConsumer, queue: string, entry: Entry): void {
     entry.deliveryCount += 1;
-    const held: Held = { entry, queue, settled: false };
+    const held: Held = { entry, queue, consumer, done: false };
     consumer.held.add(held);
-    const settle = (fn: () => void) => async () => {
-      if (held.settled) return;
-      held.settled = true;
-      consumer.held.delete(held);
-      fn();
-      this.schedulePump();
-    };
-    const base = {
-      queue,
-      deliveryCount: entry.deliveryCount,
-      ack: settle(() => {}),
-      requeue: (options?: { delayMs?: number }) =>
-        settle(() => this.returnToQueue(queue, entry, false, options?.delayMs ?? 0))(),
-      deadLetter: (reason: DeadLetterReason) =>
-        settle(() => this.queue(queue).dead.push({ queue, reason, raw: entry.raw, at: new Date() }))(),
-    };
-    let delivery: Delivery;
-    try {
-      const parsed = decodeJson(entry.raw) as {
-        headers?: unknown;
-        properties?: Record<string, unknown>;
-        body?: unknown;
-      };
-      delivery = {
-        ...base,
-        kind: 'task',
-        message: decodeTaskMessage({
-          headers: parsed.headers,
-          properties: parsed.properties ?? {},
-          body: parsed.body,
-        }),
-      };
-    } catch (error) {
-      const decodeError =
-        error instanceof DecodeError
-          ? error
-          : new DecodeError('message is not a JSON envelope', { cause: error });
-      delivery = { ...base, kind: 'malformed', raw: entry.raw, error: decodeError };
-    }
-    consumer.options.onDelivery(delivery);
+    const decoded = decodeOrMalformed(entry.raw, decodeEntry, rawText, 'message is not a JSON envelope');
+    consumer.options.onDelivery(createDelivery(decoded, queue, entry.deliveryCount, held, this.settler));
+  }
+
+  /** Settles a held message at once; one its consumer returned already is left alone. */
+  private settle(held: Held, apply: () => void): undefined {
+    if (held.done) return undefined;
+    held.done = true;
+    held.consumer.held.delete(held);
+    apply();
+    this.schedulePump();
+    return undefined;
   }
 
   async consume(options: ConsumeOptions): Promise<Consumer> {

@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { hostname as osHostname } from 'node:os';
+import { TickBatcher } from '../adapter/tick-batcher.js';
 import type { Broker, Consumer, Delivery } from '../broker.js';
 import type { RetryPolicy } from '../contract.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_QUEUE } from '../message.js';
 import type { ResultBackend, ResultMeta } from '../result-backend.js';
-import { createBatcher } from '../util/batcher.js';
 import type { TaskImplementation } from './implement.js';
 import { processDelivery, progressSink, type RunnerDeps } from './task-runner.js';
 import { type TaskEventMap, type TaskEventName, TypedEmitter } from './worker-events.js';
@@ -122,9 +122,12 @@ export function createWorker(options: WorkerOptions): Worker {
   if (options.onFailure) events.on('task-failed', options.onFailure);
 
   const backend = options.backend;
-  const getMeta = backend
-    ? createBatcher<string, ResultMeta | null>((ids) => backend.getMany(ids))
-    : async () => null;
+  const reads = backend
+    ? new TickBatcher<string, ResultMeta | null>(async (ids) =>
+        (await backend.getMany(ids)).map((value) => ({ ok: true, value })),
+      )
+    : undefined;
+  const getMeta = reads ? (id: string) => reads.push(id) : async () => null;
   const deps: RunnerDeps = {
     broker: options.broker,
     backend,
@@ -220,6 +223,7 @@ export function createWorker(options: WorkerOptions): Worker {
       consumer = await options.broker.consume({
         queues,
         prefetch: concurrency + extra,
+        maxDeliveries: deps.maxDeliveries,
         onDelivery,
         onError: (error) => events.emit('worker-error', { error }),
       });
