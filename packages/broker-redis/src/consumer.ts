@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { BrokerError, type CeleriacError, type DeadLetterReason } from '@celeriac/core';
-import { type ConsumeOptions, type Consumer } from '@celeriac/core/adapter';
+import { BrokerError, type CeleriacError, ConfigError, type DeadLetterReason } from '@celeriac/core';
+import type { ConsumeOptions, Consumer, Settler } from '@celeriac/core/adapter';
 import { AckBatcher } from './ack-batcher.js';
-import { buildDelivery, type HeldDelivery, type Settler } from './delivery.js';
+import { buildDelivery, type HeldDelivery } from './delivery.js';
 import { toCeleriacError } from './errors.js';
 import { type ConsumerHost, type FetchedMessage, FetchLoop, type LoopOwner } from './fetch-loop.js';
 import { keyspaceFor } from './keys.js';
@@ -11,16 +11,27 @@ import { runScript } from './scripts.js';
 
 type State = 'running' | 'closing' | 'closed' | 'crashed';
 
-/** What settling an already settled delivery returns: nothing more happens. */
-const SETTLED: Promise<void> = Promise.resolve();
+/**
+ * The delivery limit of the fetch script. Where the consumer's owner enforces its own limit (the
+ * worker stores a FAILURE before dead-lettering), the broker's stays a crash-loop backstop well
+ * above it, so the owner sees the delivery over its limit first.
+ */
+export function deliveryLimit(brokerLimit: number, ownerLimit: number | undefined): number {
+  if (ownerLimit === undefined) return brokerLimit;
+  if (!Number.isInteger(ownerLimit) || ownerLimit < 1) {
+    throw new ConfigError(`redis broker: maxDeliveries must be a positive integer, got ${ownerLimit}`);
+  }
+  return Math.max(brokerLimit, ownerLimit * 2, ownerLimit + 10);
+}
 
 /**
  * A consumer: fetch loops (one per keyspace), a heartbeat that keeps its deliveries its own, a
  * sweep that recovers what dead consumers held, and settlement of the deliveries it hands out.
  */
-export class RedisConsumer implements Consumer, LoopOwner, Settler {
+export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery> {
   /** Unique consumer id, also the name of its held set. */
   readonly id = `${hostname()}:${process.pid}:${randomUUID()}`;
+  readonly deliveryLimit: number;
   private prefetch: number;
   private paused = false;
   private state: State = 'running';
@@ -43,6 +54,7 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
     private readonly onGone: (consumer: RedisConsumer) => void,
   ) {
     this.prefetch = Math.max(1, Math.floor(options.prefetch));
+    this.deliveryLimit = deliveryLimit(host.settings.maxDeliveries, options.maxDeliveries);
     const queues = [...new Set(options.queues)];
     // Cluster: every queue is its own slot, so its own loop; a single server fetches all at once.
     this.loops = host.cluster
@@ -115,7 +127,7 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
         this.report(error, 'returning unsettled deliveries on close');
       }
     }
-    for (const held of this.held) held.settled = true;
+    for (const held of this.held) held.released = true;
     this.held.clear();
     this.handledCount = 0;
     this.state = 'closed';
@@ -163,7 +175,7 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
         tag: m.tag,
         queue: m.queue,
         step: m.step,
-        settled: false,
+        released: false,
         handled: false,
       };
       this.held.add(held);
@@ -194,25 +206,25 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
 
   // ---- Settler ----
 
-  ack(held: HeldDelivery): Promise<void> {
+  ack(held: HeldDelivery): Promise<void> | undefined {
     return this.settle(held, 'ack', () => this.acks.ack(held));
   }
 
   handled(held: HeldDelivery): void {
-    if (held.settled || held.handled || !this.held.has(held)) return;
+    if (held.released || held.handled || !this.held.has(held)) return;
     held.handled = true;
     this.handledCount++;
     this.notify();
   }
 
-  requeue(held: HeldDelivery, delayMs: number): Promise<void> {
+  requeue(held: HeldDelivery, delayMs: number): Promise<void> | undefined {
     const delay = Math.max(0, Math.round(delayMs));
     return this.settle(held, 'requeue', () =>
       this.settleScript(held, ['requeue', held.tag, held.queue, held.step, delay, randomUUID()]),
     );
   }
 
-  deadLetter(held: HeldDelivery, reason: DeadLetterReason): Promise<void> {
+  deadLetter(held: HeldDelivery, reason: DeadLetterReason): Promise<void> | undefined {
     const args = [
       'dead',
       held.tag,
@@ -237,12 +249,13 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
   }
 
   /**
-   * Settles once; the slot frees when Redis has the outcome (or the attempt failed). Plain promise
-   * callbacks rather than async wrappers: this runs for every message.
+   * Runs one settlement (the delivery's `SettleOnce` makes sure of that); the slot frees when Redis
+   * has the outcome. A failed one leaves the delivery held, so it can be settled again. Plain
+   * promise callbacks rather than async wrappers: this runs for every message.
    */
-  private settle(held: HeldDelivery, what: string, run: () => Promise<boolean>): Promise<void> {
-    if (held.settled) return SETTLED;
-    held.settled = true;
+  private settle(held: HeldDelivery, what: string, run: () => Promise<boolean>): Promise<void> | undefined {
+    // Returned to the queue on close: it is no longer ours to settle.
+    if (held.released) return undefined;
     let running: Promise<boolean>;
     try {
       running = run();
@@ -264,9 +277,9 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler {
         this.release(held);
       },
       (error: unknown) => {
-        // Whatever is still held server-side without our knowledge goes back to the queue.
+        // Still ours and still counted: the caller may settle it again. Whatever a lost reply
+        // left held server-side without our knowledge goes back to the queue.
         held.loop.needsReconcile = true;
-        this.release(held);
         throw toCeleriacError(error, what);
       },
     );

@@ -30,6 +30,8 @@ export interface ConsumerHost {
 export interface LoopOwner {
   readonly id: string;
   readonly host: ConsumerHost;
+  /** Deliveries allowed before the fetch script dead-letters a message (`DELIVERY_LIMIT`). */
+  readonly deliveryLimit: number;
   /** Running and not paused. */
   readonly fetching: boolean;
   /** Claims up to `max` free slots, counting `freeing` held deliveries as free; returns how many. */
@@ -139,7 +141,7 @@ export class FetchLoop {
       owner.id,
       slots,
       owner.nextSequence(slots),
-      settings.maxDeliveries,
+      owner.deliveryLimit,
       new Date().toISOString(),
       randomUUID(),
       settings.consumerTimeoutMs,

@@ -26,7 +26,13 @@ export interface RedisBrokerOptions {
    * value as the Python workers on this Redis. @default 3600
    */
   readonly visibilityTimeoutSeconds?: number;
-  /** Deliveries allowed before a message goes to the dead-letter list instead. @default 10 */
+  /**
+   * Deliveries allowed before a message goes to the dead-letter list instead (`DELIVERY_LIMIT`),
+   * for consumers that enforce no limit of their own. A worker passes its own `maxDeliveries`
+   * (`ConsumeOptions.maxDeliveries`, L), and this becomes a crash-loop backstop of at least
+   * max(2L, L + 10), so the worker's limit fires first and stores the FAILURE a waiting caller sees.
+   * @default 10
+   */
   readonly maxDeliveries?: number;
   /**
    * Longest a consumer waits before looking again without a wake-up (Python producers do not send

@@ -1,4 +1,5 @@
 import { ConfigError } from '@celeriac/core';
+import { redactUrl } from '@celeriac/core/adapter';
 import type { RedisOptions } from 'ioredis';
 
 /** A Redis deployment to connect to, as parsed from a URL. */
@@ -34,7 +35,7 @@ function hosts(authority: string, defaultPort: number, url: string): { host: str
   if (list.length === 0) return [{ host: '127.0.0.1', port: defaultPort }];
   return list.map((item) => {
     const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d+))?$/.exec(item);
-    if (!m) throw new ConfigError(`invalid host "${item}" in Redis URL ${hidePassword(url)}`);
+    if (!m) throw new ConfigError(`invalid host "${item}" in Redis URL ${redactUrl(url)}`);
     return { host: m[1] ?? (m[2] || '127.0.0.1'), port: m[3] ? Number(m[3]) : defaultPort };
   });
 }
@@ -42,7 +43,7 @@ function hosts(authority: string, defaultPort: number, url: string): { host: str
 function database(segment: string | undefined, url: string): number | undefined {
   if (segment === undefined || segment === '') return undefined;
   if (!/^\d+$/.test(segment))
-    throw new ConfigError(`invalid database "${segment}" in Redis URL ${hidePassword(url)}`);
+    throw new ConfigError(`invalid database "${segment}" in Redis URL ${redactUrl(url)}`);
   return Number(segment);
 }
 
@@ -58,11 +59,6 @@ function tlsOptions(certReqs: string | null, display: string): { rejectUnauthori
   );
 }
 
-/** The URL with its password replaced by `***`, for messages and logs. */
-export function hidePassword(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/)([^@/:]*):([^@/]*)@/i, '$1$2:***@');
-}
-
 /**
  * Parses `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS),
  * `redis+sentinel://[user:pass@]h1:26379[,h2:26379]/<master>[/db]` and
@@ -71,7 +67,7 @@ export function hidePassword(url: string): string {
  * certificate check), and `sentinelUsername` / `sentinelPassword` when the sentinels need auth.
  */
 export function parseRedisUrl(url: string): ParsedRedisUrl {
-  const display = hidePassword(url);
+  const display = redactUrl(url);
   const m = URL_SHAPE.exec(url.trim());
   const scheme = m?.[1]?.toLowerCase();
   if (!m || !scheme || !SCHEMES.includes(scheme)) {

@@ -2,7 +2,7 @@ import { describeBroker, requireService } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { describe } from 'vitest';
 import { type RedisBroker, redisBrokerCapabilities } from '../src/index.js';
-import { redisUrl, testBroker } from './helpers.js';
+import { cutCommandConnection, redisUrl, testBroker } from './helpers.js';
 
 const up = await requireService('redis', redisUrl);
 
@@ -14,6 +14,7 @@ describe.skipIf(!up)('redis broker (single server)', () => {
     // A foreign producer: LPUSH straight onto the queue's list, as kombu does.
     injectRaw: async (queue, text) => void (await raw.lpush(queue, text)),
     simulateCrash: (broker) => (broker as RedisBroker).destroy(),
+    interruptSettlement: cutCommandConnection,
     timing: { redeliveryAfterCrashMs: 4000 },
     cleanup: async () => void raw.disconnect(),
   });

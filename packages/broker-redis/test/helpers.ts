@@ -1,5 +1,6 @@
-import type { TaskMessage } from '@celeriac/core';
+import type { Broker, TaskMessage } from '@celeriac/core';
 import { waitFor } from '@celeriac/testkit';
+import type { Redis } from 'ioredis';
 import { RedisBroker, type RedisBrokerOptions } from '../src/index.js';
 
 /** The shared Redis of the test services. */
@@ -57,4 +58,14 @@ export function publishUntilAccepted(
       what: 'the publish to be accepted',
     },
   );
+}
+
+/**
+ * Cuts a broker's command connection, as a network failure would: commands fail at once until the
+ * returned function connects it again.
+ */
+export async function cutCommandConnection(broker: Broker): Promise<() => Promise<void>> {
+  const { client } = broker as unknown as { client: Redis };
+  client.disconnect();
+  return () => client.connect();
 }

@@ -1,5 +1,10 @@
-import { type Broker, type BrokerCapabilities } from '@celeriac/core';
-import { type Consumer, createTaskMessage, type Delivery, type TaskMessageInit } from '@celeriac/core/adapter';
+import type { Broker, BrokerCapabilities } from '@celeriac/core';
+import {
+  type Consumer,
+  createTaskMessage,
+  type Delivery,
+  type TaskMessageInit,
+} from '@celeriac/core/adapter';
 
 /** How a broker adapter plugs into {@link describeBroker}. */
 export interface BrokerSuiteOptions {
@@ -11,6 +16,12 @@ export interface BrokerSuiteOptions {
   readonly injectRaw?: (queue: string, raw: string) => Promise<void>;
   /** Kills a broker instance abruptly, without returning unsettled deliveries. Defaults to `close()`. */
   readonly simulateCrash?: (broker: Broker) => Promise<void>;
+  /**
+   * Makes settling fail on `broker` (e.g. by cutting its connection) until the returned function
+   * undoes it; enables the test that a failed settlement leaves the delivery unsettled. Leave it out
+   * where a settlement cannot fail.
+   */
+  readonly interruptSettlement?: (broker: Broker) => Promise<() => Promise<void>>;
   readonly timing?: {
     /** How long until a crashed consumer's deliveries come back. @default 10_000 */
     readonly redeliveryAfterCrashMs?: number;

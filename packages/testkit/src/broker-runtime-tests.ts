@@ -1,4 +1,5 @@
 import { MemoryResultBackend, RemoteTaskError, TaskState } from '@celeriac/core';
+import type { Delivery } from '@celeriac/core/adapter';
 import { createClient } from '@celeriac/core/producer';
 import { createWorker, type Worker, type WorkerOptions } from '@celeriac/core/worker';
 import { afterEach, expect, it } from 'vitest';
@@ -156,6 +157,39 @@ export function runtimeTests(ctx: BrokerSuiteContext): void {
         what: 'dead letter',
       });
       expect(dead.reason.code).toBe('VALIDATION_FAILED');
+    }
+  });
+
+  it('fails a message redelivered past the delivery limit, and a waiting handle sees the FAILURE', async () => {
+    const { c, client, queue, startWorker } = await setup();
+    // The worker's default maxDeliveries, and the default limit of brokers that keep their own.
+    const limit = 10;
+    const handle = await client.enqueue(c.add, { x: 1, y: 1 });
+    const outcome = handle.result({ timeoutMs: resultMs() }).catch((e: unknown) => e);
+    const broker = await ctx.broker();
+    let last = 0;
+    while (last < limit) {
+      const deliveries: Delivery[] = [];
+      const consumer = await broker.consume({
+        queues: [queue],
+        prefetch: 1,
+        maxDeliveries: limit,
+        onDelivery: (d) => deliveries.push(d),
+      });
+      const d = await waitFor(() => deliveries[0], { timeoutMs: resultMs(), what: `delivery ${last + 1}` });
+      last = d.deliveryCount;
+      // The message crashes its consumer: closing without settling returns it to the queue.
+      await consumer.close();
+    }
+    await startWorker();
+    const error = await outcome;
+    expect(error).toBeInstanceOf(RemoteTaskError);
+    expect((error as RemoteTaskError).remote.excType).toBe('DeliveryLimitExceeded');
+    if (caps.deadLetter) {
+      const dead = await waitFor(async () => (await broker.readDeadLetters(queue))[0], {
+        what: 'dead letter',
+      });
+      expect(dead.reason.code).toBe('DELIVERY_LIMIT');
     }
   });
 

@@ -3,6 +3,7 @@ import { BrokerSuiteContext, type BrokerSuiteOptions } from './broker-context.js
 import { deliveryTests } from './broker-delivery-tests.js';
 import { featureTests } from './broker-feature-tests.js';
 import { runtimeTests } from './broker-runtime-tests.js';
+import { settlementTests } from './broker-settlement-tests.js';
 
 /**
  * The broker conformance suite. Every adapter runs it in one short test file:
@@ -20,6 +21,7 @@ export function describeBroker(name: string, options: BrokerSuiteOptions): void 
     afterEach(() => ctx.closeAll());
     afterAll(() => options.cleanup?.());
     describe('delivery', () => deliveryTests(ctx));
+    describe('settlement', () => settlementTests(ctx));
     describe('features', () => featureTests(ctx));
     describe('worker runtime on this broker', () => runtimeTests(ctx));
   });
