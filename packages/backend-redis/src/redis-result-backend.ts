@@ -1,5 +1,6 @@
 import { ClosedError, type ResultBackend, type ResultMeta } from '@celeriac/core';
-import { type ChordPart, type StoreOptions, type WaitOptions } from '@celeriac/core/adapter';
+import type { ChordJoin, ChordPart, StoreOptions, WaitOptions } from '@celeriac/core/adapter';
+import type { ScheduleLock } from '@celeriac/core/producer';
 import { Redis, type RedisOptions } from 'ioredis';
 import { redisBackendCapabilities } from './capabilities.js';
 import { ChordStore } from './chord-store.js';
@@ -57,6 +58,7 @@ async function closeClient(client: Redis): Promise<void> {
  * - `wait()` uses one shared subscriber connection per backend, SUBSCRIBE before GET, plus a slow
  *   poll; waits read the primary so a fresh result is never hidden by replication lag.
  * - `get()`/`getMany()` read from the replica when one is configured.
+ * - It is also the schedulers' {@link ScheduleLock}: `claim()` is `SET NX PX` on the primary.
  *
  * @example
  * ```ts
@@ -66,7 +68,7 @@ async function closeClient(client: Redis): Promise<void> {
  * await backend.close();
  * ```
  */
-export class RedisResultBackend implements ResultBackend {
+export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLock {
   readonly name = 'redis';
   readonly capabilities = redisBackendCapabilities;
   private readonly options: ResolvedOptions;

@@ -9,5 +9,6 @@ describe.skipIf(!up)('redis result backend', () => {
   describeResultBackend('redis', {
     create: () => new RedisResultBackend({ url: REDIS_URL }),
     capabilities: redisBackendCapabilities,
+    lock: (backend) => backend,
   });
 });

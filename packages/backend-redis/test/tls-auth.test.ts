@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BrokerError, TaskState } from '@celeriac/core';
+import { BrokerError, ConfigError, TaskState } from '@celeriac/core';
 import { buildMeta } from '@celeriac/core/adapter';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisResultBackend } from '../src/index.js';
@@ -54,6 +54,7 @@ describe.skipIf(!canSpawn)('TLS (rediss://) and AUTH from the URL', () => {
       'sesame',
       // One ACL rule per argument: redis-server joins them into one config line.
       ...['--user', 'alice', 'on', '>wonderland', '~*', '&*', '+@all'],
+      ...['--user', 'reader', 'on', '>books', '~*', '&*', '+@read', '+@connection', '+info'],
     ]);
   });
   afterEach(closeAll);
@@ -77,18 +78,39 @@ describe.skipIf(!canSpawn)('TLS (rediss://) and AUTH from the URL', () => {
     await roundTrip(backend({ url: `rediss://:sesame@127.0.0.1:${port}?ssl_cert_reqs=none` }));
   });
 
-  it('fails with a BrokerError on an untrusted certificate or a wrong password', async () => {
+  it('fails with a retriable BrokerError labelled as the result backend on an untrusted certificate', async () => {
     const untrusted = backend({
       url: `rediss://:sesame@127.0.0.1:${port}`,
       redisOptions: { maxRetriesPerRequest: 1 },
     });
-    expect(await untrusted.get(randomUUID()).catch((e: unknown) => e)).toBeInstanceOf(BrokerError);
+    const error = await untrusted.get(randomUUID()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BrokerError);
+    expect((error as BrokerError).adapter).toBe('redis result backend');
+    expect((error as BrokerError).retriable).toBe(true);
+    expect((error as BrokerError).message).toContain('redis result backend: get failed');
+  });
+
+  it('fails with a ConfigError on a wrong password, as the broker does', async () => {
     const wrong = backend({
       url: `rediss://:nope@127.0.0.1:${port}`,
       redisOptions: { tls: { ca }, maxRetriesPerRequest: 1 },
     });
     const error = await wrong.get(randomUUID()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BrokerError);
-    expect(String((error as BrokerError).message)).toMatch(/NOAUTH|WRONGPASS|invalid/i);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe('CONFIG_INVALID');
+    expect((error as ConfigError).retriable).toBe(false);
+    expect((error as ConfigError).message).toMatch(/authentication or permission failed.*(NOAUTH|WRONGPASS)/);
+    const stored = await wrong.store(buildMeta(TaskState.SUCCESS, randomUUID(), 1)).catch((e: unknown) => e);
+    expect(stored).toBeInstanceOf(ConfigError);
+  });
+
+  it('fails with a ConfigError when an ACL user lacks a permission', async () => {
+    const readOnly = backend({
+      url: `rediss://reader:books@127.0.0.1:${port}`,
+      redisOptions: { tls: { ca }, maxRetriesPerRequest: 1 },
+    });
+    const error = await readOnly.forget(randomUUID()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(/NOPERM/);
   });
 });

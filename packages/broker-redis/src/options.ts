@@ -70,7 +70,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 }
 
 /** Applies defaults and checks that the timings make sense together. */
-export function resolveSettings(options: RedisBrokerOptions): RedisBrokerSettings {
+export function resolveOptions(options: RedisBrokerOptions): RedisBrokerSettings {
   const settings: RedisBrokerSettings = {
     heartbeatIntervalMs: positive('heartbeatIntervalMs', options.heartbeatIntervalMs, 5000),
     consumerTimeoutMs: positive('consumerTimeoutMs', options.consumerTimeoutMs, 30_000),

@@ -10,7 +10,7 @@ import { toCeleriacError } from './errors.js';
 import type { ConsumerHost } from './fetch-loop.js';
 import { deadLetterKey, keyspaceFor, listKey } from './keys.js';
 import { ListPusher } from './list-pusher.js';
-import { type RedisBrokerOptions, type RedisBrokerSettings, resolveSettings } from './options.js';
+import { type RedisBrokerOptions, type RedisBrokerSettings, resolveOptions } from './options.js';
 import { batchByQueue, checkSize, execPipeline, pipePublish, singlePush } from './publish.js';
 import { defineScripts, runScript } from './scripts.js';
 import { parseRedisUrl } from './url.js';
@@ -44,7 +44,7 @@ export class RedisBroker implements Broker {
   private drops = 0;
 
   constructor(options: RedisBrokerOptions = {}) {
-    this.settings = resolveSettings(options);
+    this.settings = resolveOptions(options);
     const parsed = parseRedisUrl(options.url ?? 'redis://127.0.0.1:6379');
     this.display = parsed.display;
     this.cluster = parsed.target.kind === 'cluster';

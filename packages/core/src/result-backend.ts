@@ -66,7 +66,10 @@ export interface BackendCapabilities {
   readonly ttl: boolean;
   /** Results survive a restart of the process that wrote them. */
   readonly durable: boolean;
-  /** Chord join primitives are atomic across processes. */
+  /**
+   * The backend implements {@link ChordJoin} (atomic across processes). When false, the chord
+   * methods may be absent, and a chord over this backend fails with `UnsupportedError`.
+   */
   readonly chord: boolean;
 }
 
@@ -84,13 +87,31 @@ export interface WaitOptions {
 }
 
 /**
+ * The chord join: the producer records the header size, each finished header member is added, and
+ * the last one reads every part and publishes the body (as Celery's Redis backend does). Required of
+ * a {@link ResultBackend} that declares `capabilities.chord`.
+ */
+export interface ChordJoin {
+  /** Records the chord header size (the producer does this before publishing the header). */
+  setChordSize(groupId: string, size: number): Promise<void>;
+  /** Records one finished header member; returns how many are done and the expected size. */
+  addChordPart(groupId: string, part: ChordPart): Promise<{ done: number; size: number | null }>;
+  /** Header members in index order. */
+  getChordParts(groupId: string): Promise<ChordPart[]>;
+  deleteChord(groupId: string): Promise<void>;
+}
+
+/**
  * Where task states and results live.
  *
  * @remarks
  * `store` is idempotent and never overwrites a SUCCESS (as Celery's backend), so a redelivered
  * task can never corrupt a finished result.
+ *
+ * The {@link ChordJoin} methods are optional: a backend implements them exactly when it declares
+ * `capabilities.chord`. Use {@link hasChordJoin} before calling them.
  */
-export interface ResultBackend {
+export interface ResultBackend extends Partial<ChordJoin> {
   readonly name: string;
   readonly capabilities: BackendCapabilities;
   store(meta: ResultMeta, options?: StoreOptions): Promise<void>;
@@ -100,17 +121,19 @@ export interface ResultBackend {
   /** Resolves with the meta once the task is in a ready state (SUCCESS, FAILURE, REVOKED). */
   wait(taskId: string, options?: WaitOptions): Promise<ResultMeta>;
   forget(taskId: string): Promise<void>;
-  /** Records the chord header size (the producer does this before publishing the header). */
-  setChordSize(groupId: string, size: number): Promise<void>;
-  /** Records one finished header member; returns how many are done and the expected size. */
-  addChordPart(groupId: string, part: ChordPart): Promise<{ done: number; size: number | null }>;
-  /** Header members in index order. */
-  getChordParts(groupId: string): Promise<ChordPart[]>;
-  deleteChord(groupId: string): Promise<void>;
-  /**
-   * Grants `key` to exactly one caller until `ttlMs` passes (Redis `SET NX PX`). Schedulers use it
-   * so that each periodic tick is enqueued once however many schedulers run.
-   */
-  claim(key: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/**
+ * Whether a backend can join chords: it declares `capabilities.chord` and has every
+ * {@link ChordJoin} method (a declaration without the methods counts as absent).
+ */
+export function hasChordJoin(backend: ResultBackend): backend is ResultBackend & ChordJoin {
+  return (
+    backend.capabilities.chord &&
+    typeof backend.setChordSize === 'function' &&
+    typeof backend.addChordPart === 'function' &&
+    typeof backend.getChordParts === 'function' &&
+    typeof backend.deleteChord === 'function'
+  );
 }

@@ -1,19 +1,47 @@
 import { randomUUID } from 'node:crypto';
 import { type BackendCapabilities, type ResultBackend, ResultTimeoutError, TaskState } from '@celeriac/core';
-import { buildMeta } from '@celeriac/core/adapter';
+import { buildMeta, type ChordJoin, hasChordJoin } from '@celeriac/core/adapter';
+import type { ScheduleLock } from '@celeriac/core/producer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from './wait-for.js';
 
 /** How a result backend plugs into {@link describeResultBackend}. */
-export interface ResultBackendSuiteOptions {
-  readonly create: () => ResultBackend | Promise<ResultBackend>;
+export interface ResultBackendSuiteOptions<B extends ResultBackend = ResultBackend> {
+  readonly create: () => B | Promise<B>;
+  /** What the backend declares; absent capabilities are skipped visibly, present ones must pass. */
   readonly capabilities: BackendCapabilities;
+  /**
+   * The scheduler lock the backend offers, if any (`(b) => b` when the backend has `claim`). Without
+   * it the lock test is skipped visibly: a lock is not part of `ResultBackend`.
+   */
+  readonly lock?: (backend: B) => ScheduleLock;
 }
 
-/** The result backend conformance suite; see {@link describeBroker} for the pattern. */
-export function describeResultBackend(name: string, options: ResultBackendSuiteOptions): void {
+/** The backend narrowed to its chord join; a `chord: true` declaration without the methods fails here. */
+function chordJoinOf(backend: ResultBackend): ResultBackend & ChordJoin {
+  if (!hasChordJoin(backend))
+    throw new Error(`${backend.name} declares capabilities.chord but lacks the ChordJoin methods`);
+  return backend;
+}
+
+/**
+ * The result backend conformance suite; see {@link describeBroker} for the pattern.
+ *
+ * @example
+ * ```ts
+ * describeResultBackend('redis', {
+ *   create: () => new RedisResultBackend({ url }),
+ *   capabilities: redisBackendCapabilities,
+ *   lock: (backend) => backend,
+ * });
+ * ```
+ */
+export function describeResultBackend<B extends ResultBackend>(
+  name: string,
+  options: ResultBackendSuiteOptions<B>,
+): void {
   describe(`result backend conformance: ${name}`, () => {
-    const open: ResultBackend[] = [];
+    const open: B[] = [];
     const backend = async () => {
       const b = await options.create();
       open.push(b);
@@ -134,8 +162,10 @@ export function describeResultBackend(name: string, options: ResultBackendSuiteO
       expect(await b.get(id)).toBeNull();
     });
 
-    it('grants a claim to exactly one caller until it expires', async () => {
-      const [a, b] = [await backend(), await backend()];
+    const { lock } = options;
+    it.skipIf(!lock)('grants a claim to exactly one caller until it expires', async () => {
+      if (!lock) return;
+      const [a, b] = [lock(await backend()), lock(await backend())];
       const key = `testkit-claim-${randomUUID()}`;
       const results = await Promise.all([a.claim(key, 400), b.claim(key, 400), a.claim(key, 400)]);
       expect(results.filter(Boolean)).toHaveLength(1);
@@ -144,7 +174,7 @@ export function describeResultBackend(name: string, options: ResultBackendSuiteO
     });
 
     it.skipIf(!options.capabilities.chord)('joins chord parts atomically and in index order', async () => {
-      const b = await backend();
+      const b = chordJoinOf(await backend());
       const gid = randomUUID();
       await b.setChordSize(gid, 3);
       const results = await Promise.all(

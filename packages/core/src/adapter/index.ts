@@ -50,8 +50,10 @@ export {
 } from '../message.js';
 export {
   type BackendCapabilities,
+  type ChordJoin,
   type ChordPart,
   type ExceptionInfo,
+  hasChordJoin,
   READY_STATES,
   type ResultBackend,
   type ResultMeta,

@@ -1,7 +1,9 @@
 import { ClosedError, ResultTimeoutError } from '../errors.js';
 import { decodeJson, encodeJson } from '../json-codec.js';
+import type { ScheduleLock } from '../producer/scheduler.js';
 import {
   type BackendCapabilities,
+  type ChordJoin,
   type ChordPart,
   READY_STATES,
   type ResultBackend,
@@ -32,9 +34,10 @@ interface Stored {
 
 /**
  * An in-memory result backend with push-based waits, TTLs and an atomic chord join. Results are
- * stored serialised, so readers never share objects with writers.
+ * stored serialised, so readers never share objects with writers. It is also a {@link ScheduleLock}
+ * for schedulers in the same process.
  */
-export class MemoryResultBackend implements ResultBackend {
+export class MemoryResultBackend implements ResultBackend, ChordJoin, ScheduleLock {
   readonly name = 'memory';
   readonly capabilities = memoryBackendCapabilities;
   private readonly results = new Map<string, Stored>();

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../broker.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UnsupportedError } from '../errors.js';
 import type { Signature } from '../message.js';
-import type { ResultBackend } from '../result-backend.js';
+import { hasChordJoin, type ResultBackend } from '../result-backend.js';
 import { messageFromSignature } from '../signature-message.js';
 
 /**
@@ -33,7 +33,8 @@ export async function publishGroup(
 /**
  * Publishes a chord: the header runs as a group; when its last member finishes, the body runs with
  * the list of header results (in header order) as its first argument. As in Celery, the chord size
- * is recorded in the backend before any header member is published.
+ * is recorded in the backend before any header member is published. A backend that does not declare
+ * `capabilities.chord` fails with `UnsupportedError` before anything is published.
  */
 export async function publishChord(
   broker: Broker,
@@ -42,6 +43,8 @@ export async function publishChord(
   body: Signature,
 ): Promise<{ groupId: string; bodyId: string; memberIds: string[] }> {
   if (!backend) throw new ConfigError('a chord needs a result backend: the join is counted there');
+  // Up front: a header published without a join would run, and its body never would.
+  if (!hasChordJoin(backend)) throw new UnsupportedError(`${backend.name} result backend`, 'chords');
   if (header.length === 0) throw new ConfigError('a chord needs at least one header task');
   const groupId = randomUUID();
   const bodyId = String(body.options.task_id ?? randomUUID());

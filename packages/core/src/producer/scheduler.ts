@@ -5,8 +5,13 @@ import { ConfigError } from '../errors.js';
 import type { Client } from './client.js';
 import type { EnqueueOptions } from './enqueue-options.js';
 
-/** Something that grants a key to exactly one caller until it expires (e.g. Redis `SET NX PX`). */
+/**
+ * Grants a key to exactly one caller until it expires, so that each periodic tick is enqueued once
+ * however many schedulers run. The in-memory and Redis result backends are locks too (`SET NX PX`
+ * on Redis); it is not part of `ResultBackend`, whose job is results.
+ */
 export interface ScheduleLock {
+  /** Resolves true for exactly one caller of `key` until `ttlMs` passes. */
   claim(key: string, ttlMs: number): Promise<boolean>;
 }
 

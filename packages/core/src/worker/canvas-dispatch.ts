@@ -1,6 +1,7 @@
 import type { Broker, OutgoingMessage } from '../broker.js';
+import { UnsupportedError } from '../errors.js';
 import type { Signature, TaskMessage } from '../message.js';
-import { type ExceptionInfo, type ResultBackend, TaskState } from '../result-backend.js';
+import { type ExceptionInfo, hasChordJoin, type ResultBackend, TaskState } from '../result-backend.js';
 import { buildMeta } from '../result-meta.js';
 import { messageFromSignature } from '../signature-message.js';
 
@@ -44,7 +45,8 @@ export async function failChain(
 
 /**
  * Records a chord header member and, when it is the last one, publishes the body with the ordered
- * results (or fails the body when a member failed), as Celery's Redis backend does.
+ * results (or fails the body when a member failed), as Celery's Redis backend does. On a backend
+ * without a chord join (`capabilities.chord` false) the body is failed with `UnsupportedError`.
  */
 export async function onChordPart(
   message: TaskMessage,
@@ -56,6 +58,13 @@ export async function onChordPart(
   const body = message.body[2]?.chord;
   const gid = message.headers.group;
   if (!body || !gid) return;
+  const bodyId = body.options?.task_id;
+  if (!hasChordJoin(backend)) {
+    // The join cannot be counted, so the body would never run: fail it, so its waiter is released.
+    const error = new UnsupportedError(`${backend.name} result backend`, 'chords');
+    if (typeof bodyId === 'string') await backend.store(buildMeta(TaskState.FAILURE, bodyId, error));
+    return;
+  }
   const { done, size } = await backend.addChordPart(gid, {
     index: message.headers.group_index ?? Number.MAX_SAFE_INTEGER,
     taskId: message.headers.id,
@@ -65,7 +74,6 @@ export async function onChordPart(
   if (size === null || done < size) return;
   const parts = await backend.getChordParts(gid);
   const failed = parts.find((p) => p.state !== TaskState.SUCCESS);
-  const bodyId = body.options?.task_id;
   if (failed) {
     if (typeof bodyId === 'string') {
       await backend.store(

@@ -1,7 +1,7 @@
 import { ConfigError } from '@celeriac/core';
 import { describe, expect, it } from 'vitest';
-import { createResultBackend } from './create-result-backend.js';
-import { parseBackendUrl, redactUrl } from './url.js';
+import { createResultBackend } from '../src/create-result-backend.js';
+import { parseBackendUrl, redactUrl } from '../src/url.js';
 
 describe('parseBackendUrl', () => {
   it('reads host, port, credentials and db of redis://', () => {
