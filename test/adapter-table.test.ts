@@ -2,15 +2,10 @@ import { backendSchemes } from '@celeriac/backend-redis';
 import { brokerSchemes as kafkaSchemes } from '@celeriac/broker-kafka';
 import { brokerSchemes as rabbitSchemes } from '@celeriac/broker-rabbitmq';
 import { brokerSchemes as redisSchemes } from '@celeriac/broker-redis';
+import { ADAPTER_PACKAGES, backendFromUrl, brokerFromUrl, defaultBackendUrl } from '@celeriac/cli/adapters';
 import { MemoryBroker } from '@celeriac/core';
-import {
-  ADAPTER_PACKAGES,
-  backendFromUrl,
-  brokerFromUrl,
-  defaultBackendUrl,
-} from '@celeriac/producer-app/adapters';
 import { describe, expect, it } from 'vitest';
-import { cliPath, runCli } from './cli-helpers.js';
+import { cliPath, demoTasksPath, runCli } from './cli-helpers.js';
 
 // Each adapter package with the schemes it says it parses.
 const served = {
@@ -26,7 +21,7 @@ describe('the scheme → adapter table of the apps', () => {
   for (const kind of ['broker', 'backend'] as const) {
     it(`lists exactly the ${kind} schemes each adapter parses`, () => {
       const expected = Object.entries(served[kind])
-        .flatMap(([pkg, schemes]) => schemes.map((s) => [s, pkg] as const))
+        .flatMap(([pkg, schemes]) => (schemes as readonly string[]).map((s) => [s, pkg] as const))
         .sort();
       expect(Object.entries(ADAPTER_PACKAGES[kind]).sort()).toEqual(expected);
     });
@@ -61,16 +56,20 @@ describe('the scheme → adapter table of the apps', () => {
 
 describe('CLIs and adapter schemes', () => {
   it('the worker refuses an AMQP broker without --backend instead of keeping results in memory', async () => {
-    const { code, stdout } = await runCli(cliPath('worker'), ['--broker', 'amqp://guest:guest@127.0.0.1:1'], {
-      CELERIAC_RESULT_BACKEND: '',
-    });
+    const { code, stdout } = await runCli(
+      cliPath('worker'),
+      ['--broker', 'amqp://guest:guest@127.0.0.1:1', '--tasks', demoTasksPath()],
+      {
+        CELERIAC_RESULT_BACKEND: '',
+      },
+    );
     expect(code).toBe(2);
     expect(stdout).toContain('--backend');
     expect(stdout).not.toContain('celeriac worker ready');
   });
 
   it('the producer CLI accepts rediss+sentinel:// (it reaches the adapter, which parses it)', async () => {
-    const { code, stderr } = await runCli(cliPath('producer'), [
+    const { code, stderr } = await runCli(cliPath('cli'), [
       '--broker',
       'rediss+sentinel://127.0.0.1:1/0?master_name=m',
       '--backend',

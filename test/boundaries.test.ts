@@ -37,9 +37,9 @@ describe('package boundaries', () => {
     expect(files.size).toBeGreaterThan(5);
   });
 
-  it('the producer app imports no worker code', () => {
+  it('the celeriac CLI imports no worker code', () => {
     const bare = new Set<string>();
-    for (const file of sources(join(root, 'apps/producer/src')))
+    for (const file of sources(join(root, 'apps/cli/src')))
       for (const b of closure(file).bare) bare.add(b);
     expect([...bare].filter((b) => b.includes('worker'))).toEqual([]);
     expect(bare).toContain('@celeriac/core/producer');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { requireService } from '@celeriac/testkit';
 import { describe, expect, it } from 'vitest';
-import { cliPath, runCli, startCli } from './cli-helpers.js';
+import { cliPath, demoTasksPath, runCli, startCli } from './cli-helpers.js';
 
 const redis = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const brokers = [
@@ -20,7 +20,11 @@ describe.each(brokers.map((b, i) => ({ ...b, up: available[i] && redisUp })))(
       'a worker process runs what the celeriac CLI enqueues, and results come back',
       async () => {
         const queue = `cli-${randomUUID().slice(0, 8)}`;
-        const env = { CELERIAC_BROKER_URL: url, CELERIAC_RESULT_BACKEND: redis };
+        const env = {
+          CELERIAC_BROKER_URL: url,
+          CELERIAC_RESULT_BACKEND: redis,
+          CELERIAC_TASKS: demoTasksPath(),
+        };
         const port = 20_000 + Math.floor(Math.random() * 10_000);
         const worker = startCli(
           cliPath('worker'),
@@ -29,7 +33,7 @@ describe.each(brokers.map((b, i) => ({ ...b, up: available[i] && redisUp })))(
         );
         try {
           await worker.waitFor('celeriac worker ready', 30_000);
-          const producer = (args: string[]) => runCli(cliPath('producer'), [...args, '--queue', queue], env);
+          const producer = (args: string[]) => runCli(cliPath('cli'), [...args, '--queue', queue], env);
 
           const sum = await producer([
             'enqueue',
@@ -65,7 +69,7 @@ describe.each(brokers.map((b, i) => ({ ...b, up: available[i] && redisUp })))(
           const ids = many.stdout.trim().split('\n');
           expect(ids).toHaveLength(20);
           const last = await runCli(
-            cliPath('producer'),
+            cliPath('cli'),
             ['result', ids[19] as string, '--wait', '--timeout', '30000'],
             env,
           );

@@ -2,11 +2,30 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Absolute path of a built CLI entry point. */
-export function cliPath(app: 'worker' | 'producer', file = 'main.js'): string {
-  const path = fileURLToPath(new URL(`../apps/${app}/dist/${file}`, import.meta.url));
+function built(relative: string): string {
+  const path = fileURLToPath(new URL(`../${relative}`, import.meta.url));
   if (!existsSync(path)) throw new Error(`${path} is not built; run the build first (scripts/test does)`);
   return path;
+}
+
+/** Absolute path of a built CLI entry point: `celeriac-worker` (worker) or `celeriac` (cli). */
+export function cliPath(app: 'worker' | 'cli'): string {
+  return built(`apps/${app}/dist/main.js`);
+}
+
+/** The built `celeriac-demo` program (a private package: the demo is opt-in). */
+export function demoPath(): string {
+  return built('internal/demo-tasks/dist/demo.js');
+}
+
+/** The built demo task implementations, for `celeriac-worker --tasks`. */
+export function demoTasksPath(): string {
+  return built('internal/demo-tasks/dist/tasks.js');
+}
+
+/** The built demo task contracts, for `celeriac enqueue --contracts`. */
+export function demoContractsPath(): string {
+  return built('internal/demo-tasks/dist/index.js');
 }
 
 /** Runs a CLI to completion and returns its exit code and output. */
@@ -14,9 +33,10 @@ export function runCli(
   path: string,
   args: string[],
   env: Record<string, string> = {},
+  cwd?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [path, ...args], { env: { ...process.env, ...env }, cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -35,8 +55,13 @@ export interface RunningCli {
 }
 
 /** Starts a CLI in the background. */
-export function startCli(path: string, args: string[], env: Record<string, string> = {}): RunningCli {
-  const child = spawn(process.execPath, [path, ...args], { env: { ...process.env, ...env } });
+export function startCli(
+  path: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): RunningCli {
+  const child = spawn(process.execPath, [path, ...args], { env: { ...process.env, ...env }, cwd });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { cliPath, runCli, startCli } from './cli-helpers.js';
+import { cliPath, demoContractsPath, demoPath, demoTasksPath, runCli, startCli } from './cli-helpers.js';
 
 describe('CLIs on the in-memory default', () => {
   it('runs the demo: typed tasks, a retried failure, a timeout and a delayed task', async () => {
-    const { code, stdout } = await runCli(cliPath('worker', 'demo.js'), ['--count', '100']);
+    const { code, stdout } = await runCli(demoPath(), ['--count', '100']);
     expect(code).toBe(0);
     expect(stdout).toContain('by state: SUCCESS=121 FAILURE=2');
     expect(stdout).toMatch(/demo\.fail .*FAILURE Error: flaky upstream/);
@@ -15,6 +15,8 @@ describe('CLIs on the in-memory default', () => {
   it('starts a worker that logs one ready line and stops cleanly on SIGTERM', async () => {
     const port = 19_000 + (process.pid % 1000);
     const worker = startCli(cliPath('worker'), [
+      '--tasks',
+      demoTasksPath(),
       '--broker',
       'memory://',
       '--concurrency',
@@ -41,7 +43,7 @@ describe('CLIs on the in-memory default', () => {
   });
 
   it('names the supported schemes for an unknown broker URL', async () => {
-    const { code, stderr } = await runCli(cliPath('producer'), [
+    const { code, stderr } = await runCli(cliPath('cli'), [
       '--broker',
       'nats://x',
       'enqueue',
@@ -55,12 +57,14 @@ describe('CLIs on the in-memory default', () => {
   });
 
   it('refuses invalid input with a ValidationError before publishing', async () => {
-    const { code, stderr, stdout } = await runCli(cliPath('producer'), [
+    const { code, stderr, stdout } = await runCli(cliPath('cli'), [
       '--broker',
       'memory://',
       'enqueue',
       'demo.add',
       '{"x":"no","y":1}',
+      '--contracts',
+      demoContractsPath(),
     ]);
     expect(code).toBe(2);
     expect(stderr).toContain('[celeriac:VALIDATION_FAILED] invalid input for task demo.add: x:');
@@ -68,7 +72,7 @@ describe('CLIs on the in-memory default', () => {
   });
 
   it('rejects input that is not JSON with a clear message', async () => {
-    const { code, stderr } = await runCli(cliPath('producer'), [
+    const { code, stderr } = await runCli(cliPath('cli'), [
       '--broker',
       'memory://',
       'enqueue',
@@ -80,7 +84,7 @@ describe('CLIs on the in-memory default', () => {
   });
 
   it('prints one id per task with --count', async () => {
-    const { code, stdout } = await runCli(cliPath('producer'), [
+    const { code, stdout } = await runCli(cliPath('cli'), [
       '--broker',
       'memory://',
       'enqueue',

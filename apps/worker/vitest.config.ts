@@ -1,3 +1,3 @@
 import { celeriacProject } from '../../vitest.shared.js';
 
-export default celeriacProject('worker-app', { testTimeout: 30_000 });
+export default celeriacProject('worker', { testTimeout: 30_000 });

@@ -1,5 +1,4 @@
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importUserModule } from '@celeriac/cli/user-module';
 import { ConfigError } from '@celeriac/core';
 import type { TaskImplementation } from '@celeriac/core/worker';
 
@@ -14,22 +13,12 @@ function isImplementation(v: unknown): v is TaskImplementation {
 }
 
 /**
- * Loads task implementations from a module: every exported implementation, and every
- * implementation inside exported arrays (e.g. `export const tasks = [implement(…), …]`).
+ * Loads task implementations from a module, resolved from the current directory: every exported
+ * implementation, and every implementation inside exported arrays (e.g. `export const tasks =
+ * [implement(…), …]`). The check is structural, so a module built against its own copy of core works.
  */
 export async function loadTasks(specifier: string): Promise<TaskImplementation[]> {
-  const target =
-    specifier.startsWith('.') || specifier.startsWith('/')
-      ? pathToFileURL(resolve(specifier)).href
-      : specifier;
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(target)) as Record<string, unknown>;
-  } catch (error) {
-    throw new ConfigError(`cannot load tasks module ${specifier}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  const mod = await importUserModule(specifier, 'tasks module');
   const found = new Map<string, TaskImplementation>();
   for (const value of Object.values(mod)) {
     for (const v of Array.isArray(value) ? value : [value]) {

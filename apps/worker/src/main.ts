@@ -1,15 +1,14 @@
 #!/usr/bin/env node
-import { CeleriacError } from '@celeriac/core';
-import { createWorker, type EventTransport, sendCeleryEvents } from '@celeriac/core/worker';
 import {
   backendFromUrl,
   brokerFromUrl,
   defaultBackendUrl,
   eventTransportFromUrl,
-} from '@celeriac/producer-app/adapters';
+} from '@celeriac/cli/adapters';
+import { CeleriacError, ConfigError } from '@celeriac/core';
+import { createWorker, type EventTransport, sendCeleryEvents } from '@celeriac/core/worker';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { demoTasks } from './demo-implementations.js';
 import { loadTasks } from './load-tasks.js';
 import { serveMetrics } from './metrics.js';
 
@@ -59,7 +58,11 @@ const program = new Command('celeriac-worker')
     Number(process.env.CELERIAC_CONCURRENCY ?? 10),
   )
   .option('--autoscale <min,max>', 'scale concurrency with queue depth', range)
-  .option('--tasks <module>', 'module exporting task implementations (default: the demo tasks)')
+  .option(
+    '--tasks <module>',
+    'module exporting task implementations (a path or package name, resolved from the current directory)',
+    process.env.CELERIAC_TASKS || undefined,
+  )
   .option('--grace <ms>', 'shutdown grace period in ms', positiveInt, 30_000)
   .option('--hostname <name>', 'node name in results and events')
   .option('--events', 'send Celery events and heartbeats (for Flower, celery events)', false)
@@ -82,10 +85,14 @@ async function main(): Promise<void> {
     events: boolean;
     trackStarted: boolean;
   }>();
+  if (!o.tasks)
+    throw new ConfigError(
+      'no tasks to run: pass --tasks <module> (or CELERIAC_TASKS), a module exporting implement(...) values',
+    );
+  const tasks = await loadTasks(o.tasks);
   const backendUrl = o.backend ?? defaultBackendUrl(o.broker);
   const broker = await brokerFromUrl(o.broker);
   const backend = await backendFromUrl(backendUrl);
-  const tasks = o.tasks ? await loadTasks(o.tasks) : [...demoTasks];
   const worker = createWorker({
     broker,
     backend,

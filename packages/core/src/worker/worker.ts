@@ -40,7 +40,10 @@ export interface WorkerOptions {
   readonly defaultRetry?: RetryPolicy;
   /** Node name in results and events. @default `celeriac@<host>` */
   readonly hostname?: string;
-  /** Stop gracefully on SIGTERM and SIGINT. @default false */
+  /**
+   * On SIGTERM and SIGINT, stop gracefully, then close `broker` and `backend` so the process can exit.
+   * A program that must keep them open stops the worker itself instead. @default false
+   */
   readonly handleSignals?: boolean;
   readonly autoscale?: AutoscaleOptions;
   /** Called after a task's SUCCESS is stored. A throwing hook never fails the task. */
@@ -213,7 +216,10 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   };
 
-  const onSignal = () => void worker.stop();
+  // A signal means the process is ending: once stopped, close the connections the worker was given,
+  // so nothing keeps the event loop alive and the process exits by itself.
+  const onSignal = () =>
+    void worker.stop().then(() => Promise.allSettled([options.broker.close(), options.backend?.close()]));
 
   const worker: Worker = {
     hostname,

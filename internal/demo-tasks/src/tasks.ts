@@ -1,8 +1,8 @@
 import { NonRetriableError } from '@celeriac/core';
 import { implement, type TaskImplementation } from '@celeriac/core/worker';
-import { add, echo, fail, sleep } from '@celeriac/demo-tasks';
+import { add, echo, fail, sleep } from './index.js';
 
-/** Implementations of the demo contracts; the default task set of `celeriac-worker`. */
+/** Implementations of the demo contracts: `celeriac-worker --tasks @celeriac/demo-tasks/tasks`. */
 export const demoTasks: readonly TaskImplementation[] = [
   implement(add, ({ x, y }) => x + y),
   implement(echo, ({ value }) => value),

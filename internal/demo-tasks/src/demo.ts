@@ -1,11 +1,11 @@
 #!/usr/bin/env node
+import { backendFromUrl, brokerFromUrl, defaultBackendUrl } from '@celeriac/cli/adapters';
 import { RemoteTaskError, ResultTimeoutError } from '@celeriac/core';
 import { createClient, type TaskHandle } from '@celeriac/core/producer';
 import { createWorker } from '@celeriac/core/worker';
-import { add, echo, fail, sleep } from '@celeriac/demo-tasks';
-import { backendFromUrl, brokerFromUrl, defaultBackendUrl } from '@celeriac/producer-app/adapters';
 import { Command } from 'commander';
-import { demoTasks } from './demo-implementations.js';
+import { add, echo, fail, sleep } from './index.js';
+import { demoTasks } from './tasks.js';
 
 const program = new Command('celeriac-demo')
   .description('Start a worker, enqueue a few hundred typed tasks, wait for their results and summarise.')

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+import { CeleriacError } from '@celeriac/core';
+import { Command, InvalidArgumentError } from 'commander';
+import { enqueueCommand } from './enqueue-command.js';
+import { depthCommand, dlqCommand, purgeCommand, resultCommand } from './inspect-commands.js';
+
+// commander gives us subcommands, validation and help text; no hand-written argv parsing.
+function int(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+const program = new Command('celeriac')
+  .description('Enqueue Celeriac tasks and inspect results, queues and dead letters.')
+  .option(
+    '--broker <url>',
+    'broker URL (memory://, redis://, amqp://, kafka://)',
+    process.env.CELERIAC_BROKER_URL ?? 'redis://127.0.0.1:6379',
+  )
+  .option(
+    '--backend <url>',
+    "result backend URL (default: the broker's own server where it has one, e.g. Redis)",
+    process.env.CELERIAC_RESULT_BACKEND || undefined,
+  )
+  .showHelpAfterError();
+
+const run = (fn: () => Promise<number>) => {
+  fn().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(`celeriac: ${CeleriacError.is(error) ? error.message : String(error)}`);
+      process.exitCode = 2;
+    },
+  );
+};
+
+program
+  .command('enqueue <task> [json]')
+  .description('enqueue a task; prints its id, or its result with --wait')
+  .option('--queue <name>', 'queue to route to')
+  .option('--wait', 'wait for the result and print it as JSON')
+  .option('--timeout <ms>', 'how long --wait waits', int, 30_000)
+  .option('--count <n>', 'enqueue N copies in batches and print their ids', int)
+  .option('--batch <n>', 'messages per batch with --count', int, 1000)
+  .option('--delay <ms>', 'run no sooner than this', int)
+  .option('--priority <0-9>', '9 is most urgent', int)
+  .option(
+    '--contracts <module>',
+    'module exporting task contracts (path or package, from the current directory): validate input before sending',
+  )
+  .action((task: string, json: string | undefined, o) =>
+    run(() => enqueueCommand(task, json, { ...program.opts(), ...o })),
+  );
+
+program
+  .command('result <id>')
+  .description('print the state and result of a task')
+  .option('--wait', 'wait until the task is finished')
+  .option('--timeout <ms>', 'how long --wait waits', int, 30_000)
+  .action((id: string, o) => run(() => resultCommand(id, { ...program.opts(), ...o })));
+
+program
+  .command('depth <queues...>')
+  .description('waiting messages per queue')
+  .action((queues: string[]) => run(() => depthCommand(queues, program.opts())));
+
+program
+  .command('purge <queue>')
+  .description('remove waiting and delayed messages of a queue')
+  .action((queue: string) => run(() => purgeCommand(queue, program.opts())));
+
+program
+  .command('dlq <action> <queue>')
+  .description('list or redrive the dead letters of a queue (action: list | redrive)')
+  .option('--limit <n>', 'how many to list', int, 100)
+  .action((action: string, queue: string, o) =>
+    run(() => dlqCommand(action, queue, { ...program.opts(), ...o })),
+  );
+
+program.parse();
