@@ -1,7 +1,8 @@
 import { BrokerError, type CeleriacError, ClosedError, ConfigError } from '@celeriac/core';
+import { redactUrl } from '@celeriac/core/adapter';
 import { type ChannelModel, connect } from 'amqplib';
 import { ADAPTER, describeConnectError, isFatalConnectError, toCeleriacError } from './errors.js';
-import { type ResolvedOptions, redactUrl } from './options.js';
+import type { ResolvedOptions } from './options.js';
 import { Session } from './session.js';
 
 interface Waiter {

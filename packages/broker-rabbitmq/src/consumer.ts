@@ -1,10 +1,10 @@
-import { BrokerError, type CeleriacError } from '@celeriac/core';
-import { type ConsumeOptions, type Consumer } from '@celeriac/core/adapter';
+import { BrokerError, type CeleriacError, ConfigError } from '@celeriac/core';
+import type { ConsumeOptions, Consumer } from '@celeriac/core/adapter';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { ChannelAcks } from './channel-acks.js';
 import { DELIVERY_COUNT_HEADER, republishOptions, routeSpec } from './codec.js';
 import type { ConnectionManager } from './connection.js';
-import { countHeader, createDelivery, Held, type SettlementContext } from './delivery.js';
+import { countHeader, createRabbitMQDelivery, Held, RabbitMQSettler } from './delivery.js';
 import { ADAPTER, toCeleriacError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { Publisher } from './publisher.js';
@@ -20,6 +20,18 @@ export interface ConsumerDeps {
 }
 
 const RETRY_DELAY_MS = 1_000;
+
+/**
+ * The queue's `x-delivery-limit` must let through the delivery over the consumer owner's limit,
+ * so the owner (the worker) stores a FAILURE before dead-lettering it; RabbitMQ dead-letters a
+ * message returned more than `x-delivery-limit` times, unseen.
+ */
+function checkDeliveryLimit(queueLimit: number | undefined, ownerLimit: number | undefined): void {
+  if (queueLimit === undefined || ownerLimit === undefined || queueLimit >= ownerLimit) return;
+  throw new ConfigError(
+    `rabbitmq: deliveryLimit (${queueLimit}) is below the consumer's maxDeliveries (${ownerLimit}): RabbitMQ would dead-letter a poison message before the worker stores its FAILURE, and a caller waiting for the result would wait until its timeout. Set deliveryLimit well above maxDeliveries (it is a crash-loop backstop), or lower maxDeliveries.`,
+  );
+}
 
 /**
  * Consumes one or more queues on a channel of its own with manual acknowledgement. Prefetch is
@@ -42,19 +54,20 @@ export class RabbitMQConsumer implements Consumer {
   private readonly unsettled = new Set<Held>();
   private readonly operations = new Set<Promise<unknown>>();
   private readonly unsubscribe: (() => void)[] = [];
-  private readonly settlement: SettlementContext;
+  private readonly settler: RabbitMQSettler;
 
   constructor(
     private readonly deps: ConsumerDeps,
     private readonly options: ConsumeOptions,
   ) {
     this.prefetch = Math.max(1, Math.floor(options.prefetch));
-    this.settlement = {
+    checkDeliveryLimit(deps.options.deliveryLimit, options.maxDeliveries);
+    this.settler = new RabbitMQSettler({
       isLive: (channel) => channel === this.channel,
       publish: (spec) => deps.publisher.publish(spec),
-      settled: (held, operation) => this.track(held, operation),
+      settling: (held, operation) => this.track(held, operation),
       report: (error) => this.report(error),
-    };
+    });
   }
 
   private get quorum(): boolean {
@@ -99,9 +112,12 @@ export class RabbitMQConsumer implements Consumer {
     }
   }
 
+  /** Keeps a settlement in progress for `close()`; a failed one leaves the message unsettled. */
   private track(held: Held, operation: Promise<unknown>): void {
-    this.unsettled.delete(held);
-    const tracked = operation.catch(() => {});
+    const tracked = operation.then(
+      () => void this.unsettled.delete(held),
+      () => {},
+    );
     this.operations.add(tracked);
     void tracked.finally(() => this.operations.delete(tracked));
   }
@@ -225,7 +241,7 @@ export class RabbitMQConsumer implements Consumer {
   }
 
   private hand(held: Held, deliveryCount: number): void {
-    const delivery = createDelivery(this.settlement, held, deliveryCount);
+    const delivery = createRabbitMQDelivery(this.settler, held, deliveryCount);
     try {
       this.options.onDelivery(delivery);
     } catch (error) {
@@ -241,7 +257,7 @@ export class RabbitMQConsumer implements Consumer {
    * delivery with that count.
    */
   private recount(held: Held, deliveredSoFar: number): void {
-    held.settled = true;
+    held.released = true;
     const spec = routeSpec(
       held.queue,
       held.msg.content,
@@ -329,7 +345,7 @@ export class RabbitMQConsumer implements Consumer {
     await Promise.race([Promise.allSettled([...this.operations]), new Promise((r) => setTimeout(r, 5_000))]);
     const channel = this.channel;
     this.channel = undefined;
-    for (const held of this.unsettled) held.settled = true;
+    for (const held of this.unsettled) held.released = true;
     this.unsettled.clear();
     if (channel) {
       for (const tag of this.tags.values()) await channel.cancel(tag).catch(() => {});

@@ -1,6 +1,7 @@
 import { type Broker, ConfigError } from '@celeriac/core';
+import { redactUrl } from '@celeriac/core/adapter';
 import { RabbitMQBroker } from './broker.js';
-import { type RabbitMQBrokerOptions, redactUrl } from './options.js';
+import type { RabbitMQBrokerOptions } from './options.js';
 
 /** Query parameters amqplib reads itself; they stay in the URL. */
 const AMQPLIB_PARAMS = new Set(['heartbeat', 'frameMax', 'channelMax', 'locale', 'maxFrameSize']);

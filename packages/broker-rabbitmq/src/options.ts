@@ -1,4 +1,5 @@
 import { ConfigError } from '@celeriac/core';
+import { redactUrl } from '@celeriac/core/adapter';
 import type { SocketOptions } from 'amqplib';
 
 /** Queue types the adapter can declare. */
@@ -23,8 +24,11 @@ export interface RabbitMQBrokerOptions {
   readonly queueType?: RabbitMQQueueType;
   /**
    * Quorum queues only: `x-delivery-limit`. A message returned more often than this is
-   * dead-lettered by RabbitMQ into the queue's dead-letter queue (reason `DELIVERY_LIMIT`).
-   * Unset by default, because Celery declares quorum queues without it.
+   * dead-lettered by RabbitMQ into the queue's dead-letter queue, unseen by any worker, so no
+   * FAILURE is stored for it. Keep it a crash-loop backstop well above the workers' own
+   * `maxDeliveries` (a consumer with a higher `maxDeliveries` is refused with a `ConfigError`).
+   * Unset by default, because Celery declares quorum queues without it (RabbitMQ 4 then applies
+   * its own default of 20).
    */
   readonly deliveryLimit?: number;
   /**
@@ -126,9 +130,4 @@ export function resolveOptions(options: RabbitMQBrokerOptions = {}): ResolvedOpt
     reconnectMaxDelayMs: Math.max(initial, max),
     socketOptions: options.socketOptions ?? {},
   };
-}
-
-/** The URL with its password replaced by `***`, for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
 }
