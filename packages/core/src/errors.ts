@@ -28,9 +28,26 @@ export abstract class CeleriacError extends Error {
     this.name = new.target.name;
   }
 
-  /** `instanceof` that also works across duplicate installs of the package. */
-  static is(value: unknown): value is CeleriacError {
-    return typeof value === 'object' && value !== null && (value as { [MARK]?: unknown })[MARK] === true;
+  /**
+   * `instanceof` that also works across duplicate installs of the package (a tasks module with its
+   * own copy of core throws errors of its own classes). Given a `code`, also checks the code and
+   * narrows to that error's class: check by code, never with `instanceof`, wherever an error may
+   * come from user code.
+   *
+   * @example
+   * ```ts
+   * if (CeleriacError.is(error, 'RETRY_AFTER')) console.log(error.delayMs);
+   * ```
+   */
+  static is(value: unknown): value is CeleriacError;
+  static is<C extends CeleriacErrorCode>(value: unknown, code: C): value is CeleriacErrorOf<C>;
+  static is(value: unknown, code?: string): boolean {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as { [MARK]?: unknown })[MARK] === true &&
+      (code === undefined || (value as { code?: unknown }).code === code)
+    );
   }
 }
 
@@ -177,7 +194,10 @@ export class ConfigError extends CeleriacError {
 export class UnsupportedError extends CeleriacError {
   readonly code = 'UNSUPPORTED' as const;
   readonly retriable = false as const;
-  constructor(adapter: string, feature: string) {
+  constructor(
+    readonly adapter: string,
+    readonly feature: string,
+  ) {
     super(msg('UNSUPPORTED', `${adapter} does not support ${feature}`));
   }
 }
@@ -191,18 +211,24 @@ export class ClosedError extends CeleriacError {
   }
 }
 
+/** Every error class Celeriac throws. */
+type AnyCeleriacError =
+  | ValidationError
+  | DecodeError
+  | TaskNotRegisteredError
+  | NonRetriableError
+  | RetryAfterError
+  | TimeLimitExceeded
+  | TaskRevokedError
+  | RemoteTaskError
+  | ResultTimeoutError
+  | BrokerError
+  | ConfigError
+  | UnsupportedError
+  | ClosedError;
+
 /** Every error code, for exhaustive switches. */
-export type CeleriacErrorCode =
-  | ValidationError['code']
-  | DecodeError['code']
-  | TaskNotRegisteredError['code']
-  | NonRetriableError['code']
-  | RetryAfterError['code']
-  | TimeLimitExceeded['code']
-  | TaskRevokedError['code']
-  | RemoteTaskError['code']
-  | ResultTimeoutError['code']
-  | BrokerError['code']
-  | ConfigError['code']
-  | UnsupportedError['code']
-  | ClosedError['code'];
+export type CeleriacErrorCode = AnyCeleriacError['code'];
+
+/** The error class that carries `code`, e.g. `CeleriacErrorOf<'RETRY_AFTER'>` is {@link RetryAfterError}. */
+export type CeleriacErrorOf<C extends CeleriacErrorCode> = Extract<AnyCeleriacError, { readonly code: C }>;

@@ -25,6 +25,7 @@ export {
   BrokerError,
   CeleriacError,
   type CeleriacErrorCode,
+  type CeleriacErrorOf,
   type CeleriacErrorOptions,
   ClosedError,
   ConfigError,

@@ -1,27 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Broker, OutgoingMessage } from '../src/broker.js';
+import type { OutgoingMessage } from '../src/broker.js';
 import { defineTask } from '../src/contract.js';
 import { ValidationError } from '../src/errors.js';
 import { createTaskMessage } from '../src/message.js';
 import { createClient } from '../src/producer/index.js';
 import { RETRY_POLICY_HEADER } from '../src/retry-policy.js';
+import { RecordingBroker } from './recording-broker.js';
 
-/** A broker that only records what it is given. */
-function recordingBroker(): { broker: Broker; sent: OutgoingMessage[]; batches: number[] } {
-  const sent: OutgoingMessage[] = [];
-  const batches: number[] = [];
-  const broker = {
-    publish: async (m: OutgoingMessage) => {
-      sent.push(m);
-    },
-    publishMany: async (ms: readonly OutgoingMessage[]) => {
-      batches.push(ms.length);
-      sent.push(...ms);
-    },
-    close: async () => {},
-  } as unknown as Broker;
-  return { broker, sent, batches };
+/** The in-memory broker, recording what it is given. */
+function recordingBroker(): { broker: RecordingBroker; sent: OutgoingMessage[]; batches: number[] } {
+  const broker = new RecordingBroker();
+  return { broker, sent: broker.sent, batches: broker.batches };
 }
 
 const add = defineTask({

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { Broker } from '../broker.js';
 import { ConfigError, UnsupportedError } from '../errors.js';
 import type { Signature } from '../message.js';
 import { hasChordJoin, type ResultBackend } from '../result-backend.js';
 import { messageFromSignature } from '../signature-message.js';
+import type { Publisher } from './client-interceptor.js';
 
 /**
  * Publishes a group: every member at once, tagged with the group id and its index (Celery's
  * `group(...)`). Returns the members' task ids in order.
  */
 export async function publishGroup(
-  broker: Broker,
+  broker: Publisher,
   members: readonly Signature[],
   groupId = randomUUID(),
 ): Promise<string[]> {
@@ -37,7 +37,7 @@ export async function publishGroup(
  * `capabilities.chord` fails with `UnsupportedError` before anything is published.
  */
 export async function publishChord(
-  broker: Broker,
+  broker: Publisher,
   backend: ResultBackend | undefined,
   header: readonly Signature[],
   body: Signature,

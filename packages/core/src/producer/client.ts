@@ -8,6 +8,8 @@ import { RETRY_POLICY_HEADER } from '../retry-policy.js';
 import { validate } from '../schema.js';
 import type { ChainOutput, SignatureOutput, TypedSignature } from './canvas.js';
 import { publishChord, publishGroup } from './canvas-publish.js';
+import { checkedPublisher } from './capability-check.js';
+import { type ClientInterceptor, interceptPublishes } from './client-interceptor.js';
 import type { EnqueueOptions } from './enqueue-options.js';
 import { createHandle, type TaskHandle } from './result-handle.js';
 
@@ -20,6 +22,8 @@ export interface ClientOptions {
   readonly defaultQueue?: string;
   /** Messages per `publishMany` round trip in `enqueueMany`. @default 1000 */
   readonly batchSize?: number;
+  /** Wrap every publish, first one outermost (e.g. to add a `traceparent` header). @default none */
+  readonly interceptors?: readonly ClientInterceptor[];
 }
 
 /** An untyped call by task name, e.g. to a Python task with no local contract. */
@@ -124,7 +128,9 @@ function delayOf(message: TaskMessage): number {
 }
 
 /**
- * Creates the producer client.
+ * Creates the producer client. A call that asks for something the broker declares absent
+ * (`priority`, or `delayMs`/`eta` on a broker without delays) fails with `UnsupportedError`
+ * before anything is published.
  *
  * @example
  * ```ts
@@ -135,6 +141,9 @@ function delayOf(message: TaskMessage): number {
  */
 export function createClient(options: ClientOptions): Client {
   const { broker, backend } = options;
+  // Composed once: with no interceptors and a broker that has every capability asked of it, this
+  // is the broker itself.
+  const publisher = interceptPublishes(checkedPublisher(broker), options.interceptors);
   const defaultQueue = options.defaultQueue ?? DEFAULT_QUEUE;
   const batchSize = options.batchSize ?? 1000;
   const queueOf = (contract: AnyTaskContract | undefined, o: EnqueueOptions) =>
@@ -146,7 +155,7 @@ export function createClient(options: ClientOptions): Client {
       const checked = validate(contract.input, input, contract.name, 'input');
       if (checked instanceof Promise) await checked;
       const message = buildMessage(contract.name, inputToCall(contract, input), contract, o);
-      await broker.publish(outgoing(message, queueOf(contract, o), o));
+      await publisher.publish(outgoing(message, queueOf(contract, o), o));
       return createHandle(message.headers.id, contract.name, backend, contract.output);
     },
     async enqueueMany(contract, inputs, o = {}) {
@@ -162,14 +171,14 @@ export function createClient(options: ClientOptions): Client {
       );
       // One batch (the usual case) goes as it is, without a copy.
       for (let i = 0; i < items.length; i += batchSize)
-        await broker.publishMany(items.length <= batchSize ? items : items.slice(i, i + batchSize));
+        await publisher.publishMany(items.length <= batchSize ? items : items.slice(i, i + batchSize));
       return items.map((item) =>
         createHandle(item.message.headers.id, contract.name, backend, contract.output),
       );
     },
     async send(name, call = {}, o = {}) {
       const message = buildMessage(name, { args: call.args ?? [], kwargs: call.kwargs ?? {} }, undefined, o);
-      await broker.publish(outgoing(message, queueOf(undefined, o), o));
+      await publisher.publish(outgoing(message, queueOf(undefined, o), o));
       return createHandle(message.headers.id, name, backend, undefined);
     },
     async chain(steps, o = {}) {
@@ -196,15 +205,15 @@ export function createClient(options: ClientOptions): Client {
         ...message.body[2],
         chain: [...rest].reverse(),
       };
-      await broker.publish(outgoing(message, queueOf(undefined, options), o));
+      await publisher.publish(outgoing(message, queueOf(undefined, options), o));
       return createHandle(String(last.options.task_id ?? message.headers.id), last.task, backend, undefined);
     },
     async group(members) {
-      const ids = await publishGroup(broker, members);
+      const ids = await publishGroup(publisher, members);
       return ids.map((id, i) => createHandle(id, members[i]?.task ?? '', backend, undefined)) as never;
     },
     async chord(header, body) {
-      const { bodyId } = await publishChord(broker, backend, header, body);
+      const { bodyId } = await publishChord(publisher, backend, header, body);
       return createHandle(bodyId, body.task, backend, undefined);
     },
     handle(contract, id) {

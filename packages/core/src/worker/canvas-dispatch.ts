@@ -52,7 +52,7 @@ export async function onChordPart(
   message: TaskMessage,
   state: string,
   result: unknown,
-  broker: Broker,
+  broker: Pick<Broker, 'publish'>,
   backend: ResultBackend,
 ): Promise<void> {
   const body = message.body[2]?.chord;

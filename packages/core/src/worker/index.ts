@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 
+export type { OutgoingMessage } from '../broker.js';
+export type { PublishNext } from '../producer/client-interceptor.js';
 export {
   type CeleryEvent,
   type CeleryEventOptions,
@@ -20,3 +22,4 @@ export {
   type WorkerStats,
 } from './worker.js';
 export type { TaskEventMap, TaskEventName } from './worker-events.js';
+export type { ExecuteNext, WorkerInterceptor } from './worker-interceptor.js';

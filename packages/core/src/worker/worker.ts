@@ -5,10 +5,21 @@ import type { Broker, Consumer, Delivery } from '../broker.js';
 import type { RetryPolicy } from '../contract.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_QUEUE } from '../message.js';
+import { interceptPublishes } from '../producer/client-interceptor.js';
 import type { ResultBackend, ResultMeta } from '../result-backend.js';
 import type { TaskImplementation } from './implement.js';
 import { processDelivery, progressSink, type RunnerDeps } from './task-runner.js';
 import { type TaskEventMap, type TaskEventName, TypedEmitter } from './worker-events.js';
+import { composeExecute, type WorkerInterceptor } from './worker-interceptor.js';
+
+const DEFAULT_CONCURRENCY = 10;
+const DEFAULT_MAX_DELIVERIES = 10;
+const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+const DEFAULT_AUTOSCALE_INTERVAL_MS = 1000;
+/** A delivery whose outcome could not be stored comes back after this long, not in a hot loop. */
+const STORE_FAILURE_REQUEUE_DELAY_MS = 1000;
+/** After the grace period, how long aborted handlers get to return before the consumer closes. */
+const ABORTED_SETTLE_MS = 2000;
 
 /** Scale concurrency between `min` and `max` with the depth of the worker's queues. */
 export interface AutoscaleOptions {
@@ -50,6 +61,11 @@ export interface WorkerOptions {
   readonly onSuccess?: (event: TaskEventMap['task-succeeded']) => void;
   /** Called after a task's FAILURE is stored (retries exhausted or not retriable). */
   readonly onFailure?: (event: TaskEventMap['task-failed']) => void;
+  /**
+   * Wrap every handler call (`execute`) and every publish made for a task (`publish`: retries,
+   * callbacks, chain steps), first one outermost. Composed once; none costs nothing. @default none
+   */
+  readonly interceptors?: readonly WorkerInterceptor[];
 }
 
 /** Counters for monitoring. */
@@ -106,7 +122,7 @@ export function createWorker(options: WorkerOptions): Worker {
   // Every running task listens on the shutdown signal; that is by design, not a leak.
   setMaxListeners(0, shutdown.signal);
   const extra = options.prefetch ?? 0;
-  let concurrency = Math.max(1, options.autoscale?.min ?? options.concurrency ?? 10);
+  let concurrency = Math.max(1, options.autoscale?.min ?? options.concurrency ?? DEFAULT_CONCURRENCY);
   let consumer: Consumer | undefined;
   let active = 0;
   /** Handlers done, outcomes still being stored and settled. */
@@ -133,11 +149,13 @@ export function createWorker(options: WorkerOptions): Worker {
   const getMeta = reads ? (id: string) => reads.push(id) : async () => null;
   const deps: RunnerDeps = {
     broker: options.broker,
+    publisher: interceptPublishes(options.broker, options.interceptors),
     backend,
     registry,
+    execute: composeExecute(options.interceptors),
     hostname,
     trackStarted: options.trackStarted ?? false,
-    maxDeliveries: options.maxDeliveries ?? 10,
+    maxDeliveries: options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
     defaultRetry: options.defaultRetry,
     events,
     shutdown: shutdown.signal,
@@ -177,7 +195,7 @@ export function createWorker(options: WorkerOptions): Worker {
       events.emit('worker-error', { error });
       // Through a promise, so even an adapter that throws instead of rejecting frees the slot.
       Promise.resolve()
-        .then(() => d.requeue({ delayMs: 1000 }))
+        .then(() => d.requeue({ delayMs: STORE_FAILURE_REQUEUE_DELAY_MS }))
         .then(done, done);
     });
   };
@@ -234,7 +252,10 @@ export function createWorker(options: WorkerOptions): Worker {
         onError: (error) => events.emit('worker-error', { error }),
       });
       if (options.autoscale) {
-        autoscaleTimer = setInterval(() => void autoscaleTick(), options.autoscale.intervalMs ?? 1000);
+        autoscaleTimer = setInterval(
+          () => void autoscaleTick(),
+          options.autoscale.intervalMs ?? DEFAULT_AUTOSCALE_INTERVAL_MS,
+        );
         autoscaleTimer.unref();
       }
       if (options.handleSignals) {
@@ -251,11 +272,13 @@ export function createWorker(options: WorkerOptions): Worker {
         await consumer?.pause();
         // Reserved but not started: back to the broker at once.
         await Promise.allSettled(backlog.splice(0).map((d) => d.requeue()));
-        const finished = await idle(stopOptions.graceMs ?? options.shutdownGraceMs ?? 30_000);
+        const finished = await idle(
+          stopOptions.graceMs ?? options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+        );
         if (!finished) {
           // Past the grace period: abort handlers; the runner requeues what they were doing.
           shutdown.abort(new Error('worker shutting down'));
-          await idle(2_000);
+          await idle(ABORTED_SETTLE_MS);
         }
         // Closing returns anything still unsettled to the queue, so nothing is lost.
         await consumer?.close();

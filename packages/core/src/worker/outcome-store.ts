@@ -1,0 +1,46 @@
+import type { TaskDelivery } from '../broker.js';
+import type { TaskMessage } from '../message.js';
+import { type ExceptionInfo, type ResultBackend, TaskState } from '../result-backend.js';
+import { buildMeta, toExceptionInfo } from '../result-meta.js';
+import type { ProgressSink } from './handler-context.js';
+import type { RunnerDeps } from './runner-deps.js';
+
+const STORED: Promise<void> = Promise.resolve();
+
+/** Stores a state of the message's task; the meta is built only when there is somewhere to store it. */
+export function storeState(
+  deps: { readonly backend: ResultBackend | undefined },
+  message: TaskMessage,
+  state: TaskState,
+  value: unknown,
+  status?: string,
+): Promise<void> {
+  if (!deps.backend || message.headers.ignore_result) return STORED;
+  try {
+    const meta = buildMeta(state, message.headers.id, value, { message });
+    // The backend's promise as is: no async wrapper per stored outcome.
+    return deps.backend.store(status ? { ...meta, status } : meta);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** The {@link ProgressSink} of a worker: a custom state stored the way STARTED is. */
+export function progressSink(deps: { readonly backend: ResultBackend | undefined }): ProgressSink {
+  return (message, meta, state) => storeState(deps, message, TaskState.STARTED, meta, state);
+}
+
+/** Rejects a message for good: a FAILURE result (so waiters fail fast) and a dead letter with the reason. */
+export async function rejectDelivery(
+  deps: RunnerDeps,
+  d: TaskDelivery,
+  code: string,
+  error: ExceptionInfo | Error,
+): Promise<void> {
+  const { id, task } = d.message.headers;
+  const info = error instanceof Error ? toExceptionInfo(error) : error;
+  if (deps.backend) await deps.backend.store(buildMeta(TaskState.FAILURE, id, info, { message: d.message }));
+  const message = error instanceof Error ? error.message : `${info.exc_type}: ${String(info.exc_message)}`;
+  await d.deadLetter({ code, message });
+  deps.events.emit('task-rejected', { uuid: id, name: task, reason: { code, message } });
+}

@@ -1,0 +1,29 @@
+import type { Broker } from '../broker.js';
+import type { RetryPolicy } from '../contract.js';
+import type { Publisher } from '../producer/client-interceptor.js';
+import type { ResultBackend, ResultMeta } from '../result-backend.js';
+import type { ProgressSink } from './handler-context.js';
+import type { TaskImplementation } from './implement.js';
+import type { TaskEventMap, TypedEmitter } from './worker-events.js';
+import type { ExecuteChain } from './worker-interceptor.js';
+
+/** Everything the runner needs from its worker. */
+export interface RunnerDeps {
+  readonly broker: Broker;
+  /** Where a task's retries and successors are published: the broker behind any publish interceptors. */
+  readonly publisher: Publisher;
+  readonly backend: ResultBackend | undefined;
+  readonly registry: ReadonlyMap<string, TaskImplementation>;
+  /** The handler call through the worker's interceptors; `undefined` without any. */
+  readonly execute: ExecuteChain | undefined;
+  readonly hostname: string;
+  readonly trackStarted: boolean;
+  readonly maxDeliveries: number;
+  readonly defaultRetry: RetryPolicy | undefined;
+  readonly events: TypedEmitter<TaskEventMap>;
+  /** Aborted when shutdown's grace period is over: running handlers see their signal abort. */
+  readonly shutdown: AbortSignal;
+  readonly getMeta: (id: string) => Promise<ResultMeta | null>;
+  /** Where handlers' `ctx.progress` goes: made once per worker by `progressSink`. */
+  readonly progress: ProgressSink;
+}

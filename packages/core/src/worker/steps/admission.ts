@@ -1,0 +1,96 @@
+/**
+ * The runner's first steps: each looks at a delivery before its task runs and either lets it
+ * through (`undefined`, with nothing allocated) or settles it and returns that work's promise.
+ */
+import type { MalformedDelivery, TaskDelivery } from '../../broker.js';
+import { parseCeleryDate } from '../../message.js';
+import { type ExceptionInfo, READY_STATES, type ResultMeta, TaskState } from '../../result-backend.js';
+import { rejectDelivery, storeState } from '../outcome-store.js';
+import type { RunnerDeps } from '../runner-deps.js';
+
+/**
+ * An eta at most this far ahead counts as due: requeueing for a few ms would cost a broker round
+ * trip and a redelivery to save less than that.
+ */
+const ETA_DUE_WITHIN_MS = 5;
+
+/** A delivery that did not decode: dead-lettered with the decoder's reason. */
+export async function rejectMalformed(d: MalformedDelivery, deps: RunnerDeps): Promise<void> {
+  const reason = { code: d.error.code, message: d.error.message };
+  await d.deadLetter(reason);
+  deps.events.emit('task-rejected', { uuid: null, name: null, reason });
+}
+
+/** A message delivered more than `maxDeliveries` times probably crashes its worker: dead-lettered. */
+export function rejectPoison(d: TaskDelivery, deps: RunnerDeps): Promise<void> | undefined {
+  if (d.deliveryCount <= deps.maxDeliveries) return undefined;
+  return rejectDelivery(deps, d, 'DELIVERY_LIMIT', {
+    exc_type: 'DeliveryLimitExceeded',
+    exc_message: [
+      `delivered ${d.deliveryCount} times (limit ${deps.maxDeliveries}); the task may crash its worker`,
+    ],
+    exc_module: 'celeriac.errors',
+  });
+}
+
+/** A task name this worker does not implement: dead-lettered with Celery's `NotRegistered`. */
+export function rejectUnregistered(d: TaskDelivery, deps: RunnerDeps): Promise<void> {
+  const info: ExceptionInfo = {
+    exc_type: 'NotRegistered',
+    exc_message: [d.message.headers.task],
+    exc_module: 'celery.exceptions',
+  };
+  return rejectDelivery(deps, d, 'TASK_NOT_REGISTERED', info);
+}
+
+/** Past its `expires`: stored REVOKED (expired) and acknowledged, never run. */
+export function skipExpired(d: TaskDelivery, deps: RunnerDeps): Promise<void> | undefined {
+  const expires = parseCeleryDate(d.message.headers.expires);
+  if (!expires || expires.getTime() > Date.now()) return undefined;
+  return revokeExpired(d, deps);
+}
+
+async function revokeExpired(d: TaskDelivery, deps: RunnerDeps): Promise<void> {
+  const { id, task: name } = d.message.headers;
+  await storeState(deps, d.message, TaskState.REVOKED, {
+    exc_type: 'TaskRevokedError',
+    exc_message: ['expired'],
+    exc_module: 'celery.exceptions',
+  });
+  await d.ack();
+  deps.events.emit('task-revoked', { uuid: id, name, expired: true });
+}
+
+/**
+ * Before its `eta` (e.g. from a Python producer): back to the broker's delayed store, as nothing
+ * waits in worker memory. A broker without delays runs it now.
+ */
+export function deferEarly(d: TaskDelivery, deps: RunnerDeps): Promise<void> | undefined {
+  const eta = parseCeleryDate(d.message.headers.eta);
+  if (!eta || eta.getTime() <= Date.now() + ETA_DUE_WITHIN_MS || !deps.broker.capabilities.delay)
+    return undefined;
+  return d.requeue({ delayMs: eta.getTime() - Date.now() });
+}
+
+/**
+ * Revoked before it started, or a redelivery of a task that already finished: acknowledged and
+ * not run again. `existing` is the task's stored meta.
+ */
+export function skipFinishedOrRevoked(
+  d: TaskDelivery,
+  existing: ResultMeta | null,
+  deps: RunnerDeps,
+): Promise<void> | undefined {
+  if (!existing || !READY_STATES.has(existing.status)) return undefined;
+  return skipFinished(d, existing, deps);
+}
+
+async function skipFinished(d: TaskDelivery, existing: ResultMeta, deps: RunnerDeps): Promise<void> {
+  await d.ack();
+  if (existing.status === TaskState.REVOKED)
+    deps.events.emit('task-revoked', {
+      uuid: d.message.headers.id,
+      name: d.message.headers.task,
+      expired: false,
+    });
+}

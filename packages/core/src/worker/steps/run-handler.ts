@@ -1,0 +1,57 @@
+import type { TaskDelivery } from '../../broker.js';
+import { TaskState } from '../../result-backend.js';
+import { HandlerContext } from '../handler-context.js';
+import type { TaskImplementation } from '../implement.js';
+import { storeState } from '../outcome-store.js';
+import { type RunOutcome, runWithLimits } from '../run-with-limits.js';
+import type { RunnerDeps } from '../runner-deps.js';
+
+/** A Celery time limit (seconds, on the wire) in milliseconds; `undefined` when unset. */
+function secondsToMs(seconds: number | null | undefined): number | undefined {
+  return seconds == null ? undefined : seconds * 1000;
+}
+
+/**
+ * Marks the task started: the `task-started` event and, when tracked, STARTED in the backend. The
+ * write goes on while the handler runs (it is informational, and awaiting it would add a round trip
+ * to every task); the caller awaits the returned promise before storing the outcome, so the order
+ * holds. `undefined` when STARTED is not tracked.
+ */
+export function markStarted(d: TaskDelivery, deps: RunnerDeps): Promise<unknown> | undefined {
+  const { message } = d;
+  const write = deps.trackStarted
+    ? storeState(deps, message, TaskState.STARTED, { pid: process.pid, hostname: deps.hostname }).catch(
+        (error: unknown) => deps.events.emit('worker-error', { error }),
+      )
+    : undefined;
+  if (deps.events.has('task-started'))
+    deps.events.emit('task-started', { uuid: message.headers.id, name: message.headers.task });
+  return write;
+}
+
+/**
+ * Runs the handler, through the worker's interceptors if it has any, under the message's time
+ * limits (else the contract's). A sync handler's outcome comes back as is, not as a promise.
+ */
+export function runHandler(
+  impl: TaskImplementation,
+  input: unknown,
+  d: TaskDelivery,
+  deps: RunnerDeps,
+): RunOutcome | Promise<RunOutcome> {
+  const { message } = d;
+  const [hardSeconds, softSeconds] = message.headers.timelimit;
+  const { defaults } = impl.contract;
+  const execute = deps.execute;
+  return runWithLimits(
+    (signal) => {
+      const ctx = new HandlerContext(message, d, signal, deps.progress);
+      return execute ? execute(impl, input, ctx) : impl.handler(input as never, ctx);
+    },
+    {
+      softMs: secondsToMs(softSeconds) ?? defaults.softTimeoutMs,
+      hardMs: secondsToMs(hardSeconds) ?? defaults.timeoutMs,
+    },
+    deps.shutdown,
+  );
+}
