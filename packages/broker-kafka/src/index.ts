@@ -4,6 +4,11 @@
  * @packageDocumentation
  */
 export { DEFAULT_MAX_MESSAGE_BYTES, kafkaBrokerCapabilities } from './capabilities.js';
+export {
+  createControlTransport,
+  type KafkaControlOptions,
+  KafkaControlTransport,
+} from './control-transport.js';
 export { createEventReceiver, KafkaEventReceiver } from './event-receiver.js';
 export { createEventTransport, EVENT_TOPIC, KafkaEventTransport } from './event-transport.js';
 export { KafkaBroker } from './kafka-broker.js';

@@ -5,8 +5,14 @@
  * @packageDocumentation
  */
 export { redisBrokerCapabilities } from './capabilities.js';
+export {
+  createControlTransport,
+  type RedisControlOptions,
+  RedisControlTransport,
+} from './control-transport.js';
 export { createBroker } from './create-broker.js';
 export { decodeEnvelope, type EncodedEnvelope, encodeEnvelope } from './envelope.js';
+export { createEventReceiver, decodeEventEnvelope, RedisEventReceiver } from './event-receiver.js';
 export { createEventTransport, RedisEventTransport } from './event-transport.js';
 export { deadLetterKey, delayedKey, listKey, listKeys, PRIORITY_SEP } from './keys.js';
 export type { RedisBrokerOptions, RedisBrokerSettings } from './options.js';

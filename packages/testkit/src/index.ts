@@ -7,6 +7,7 @@
 export { type BrokerSuiteOptions, idOf, testMessage } from './broker-context.js';
 export { requireCelery } from './celery.js';
 export { describeBroker } from './describe-broker.js';
+export { type ControlTransportSuiteOptions, describeControlTransport } from './describe-control-transport.js';
 export {
   describeEventTransport,
   type EventTransportSuiteOptions,

@@ -24,6 +24,25 @@ export type {
   TaskDelivery,
 } from '../broker.js';
 export {
+  type ControlReply,
+  type ControlReplyHeaders,
+  type ControlReplyTo,
+  type ControlRequest,
+  type ControlRequestHeaders,
+  DEFAULT_CONTROL_NAMESPACE,
+  isAddressedTo,
+  type MailboxNames,
+  mailboxNames,
+  parseControlRequest,
+} from '../control/protocol.js';
+export type {
+  CollectOptions,
+  ControlBrokerInfo,
+  ControlMessage,
+  ControlTransport,
+  StopListening,
+} from '../control/transport.js';
+export {
   BrokerError,
   CeleriacError,
   type CeleriacErrorOptions,

@@ -3,11 +3,21 @@
  *
  * @packageDocumentation
  */
-
-export type { OutgoingMessage } from '../broker.js';
+export {
+  type CommandReply,
+  type ControlCallOptions,
+  type ControlClient,
+  type ControlClientOptions,
+  type ControlCommandOptions,
+  type ControlInspector,
+  createControlClient,
+  type RepliesByNode,
+  type RevokeOptions,
+} from '../control/client.js';
+export { MemoryControlBus, MemoryControlTransport } from '../control/memory-transport.js';
+export type { ControlTransport } from '../control/transport.js';
 export { type ChainOutput, type SignatureOptions, signature, type TypedSignature } from './canvas.js';
 export { type Client, type ClientOptions, createClient, type UntypedCall } from './client.js';
-export type { ClientInterceptor, PublishNext } from './client-interceptor.js';
 export type { EnqueueOptions } from './enqueue-options.js';
 export type { ResultOptions, TaskHandle, TaskStatus } from './result-handle.js';
 export {

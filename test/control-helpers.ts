@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+const here = fileURLToPath(new URL('./interop/', import.meta.url));
+
+/** Where Python's Celery app for remote control finds its broker and namespace. */
+export interface CeleryControlEnv {
+  readonly python: string;
+  readonly broker: string;
+  readonly namespace: string;
+}
+
+function env(c: CeleryControlEnv): NodeJS.ProcessEnv {
+  return { ...process.env, CTL_BROKER: c.broker, CTL_NS: c.namespace };
+}
+
+/** Runs `celery -A ctl_app <args>` (the real CLI) and returns its standard output. */
+export async function celeryCli(c: CeleryControlEnv, args: readonly string[]): Promise<string> {
+  const { stdout } = await exec(c.python, ['-m', 'celery', '-A', 'ctl_app', ...args], {
+    cwd: here,
+    env: env(c),
+    timeout: 60_000,
+  });
+  return stdout;
+}
+
+/** `celery -A ctl_app inspect <what> -d <node> --json`, parsed. */
+export async function celeryInspect(
+  c: CeleryControlEnv,
+  what: string,
+  node: string,
+  extra: readonly string[] = [],
+): Promise<Record<string, unknown>> {
+  const out = await celeryCli(c, ['inspect', what, ...extra, '-d', node, '-t', '5', '--json']);
+  return JSON.parse(out.trim().split('\n')[0] as string) as Record<string, unknown>;
+}
+
+/** Every inspect command through Python's `app.control.inspect()`, for one node. */
+export async function pythonInspectAll(
+  c: CeleryControlEnv,
+  node: string,
+  taskId?: string,
+): Promise<Record<string, Record<string, unknown> | unknown[] | null>> {
+  const args = ['ctl_app.py', 'inspect', node, ...(taskId ? [taskId] : [])];
+  const { stdout } = await exec(c.python, args, { cwd: here, env: env(c), timeout: 60_000 });
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as Record<
+    string,
+    Record<string, unknown> | unknown[] | null
+  >;
+}
+
+/** One control command through Python's `app.control.broadcast(…, reply=True)`: the replies. */
+export async function pythonControl(
+  c: CeleryControlEnv,
+  node: string,
+  method: string,
+  kwargs: Record<string, unknown>,
+): Promise<Record<string, unknown>[]> {
+  const { stdout } = await exec(c.python, ['ctl_app.py', 'control', node, method, JSON.stringify(kwargs)], {
+    cwd: here,
+    env: env(c),
+    timeout: 60_000,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as Record<string, unknown>[];
+}
