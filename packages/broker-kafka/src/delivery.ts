@@ -1,12 +1,11 @@
-import type { DeadLetterReason, DecodeError, TaskMessage } from '@celeriac/core';
-import type { Delivery, MalformedDelivery, TaskDelivery } from '@celeriac/core/adapter';
-import { brokerError } from './errors.js';
-import type { DecodedRecord } from './record-codec.js';
+import type { DeadLetterReason } from '@celeriac/core';
+import { createDelivery, type DecodedMessage, type Delivery, type Settler } from '@celeriac/core/adapter';
+import { toCeleriacError } from './errors.js';
 import type { TransportRecord } from './transport/types.js';
 import type { WorkPartition } from './work-partition.js';
 
-/** What settling a delivery does, implemented by the consumer that handed it out. */
-export interface Settler {
+/** What settling needs from the consumer that handed the record out. */
+export interface SettlementHost {
   /** The record is done with (acknowledged, or its copy is published): free its slot, finish its offset. */
   settled(part: WorkPartition, offset: number): void;
   /** Whether the record went back to the queue already (closed, or the partition moved). */
@@ -17,102 +16,54 @@ export interface Settler {
   publishDeadLetter(record: TransportRecord, deliveryCount: number, reason: DeadLetterReason): Promise<void>;
 }
 
-const PENDING = 0;
-const SETTLING = 1;
-const SETTLED = 2;
-
-/** Shared by every acknowledgement: nothing in it to wait for. */
-const DONE: Promise<void> = Promise.resolve();
+/** A record handed out and not settled yet. */
+export interface HeldRecord {
+  readonly part: WorkPartition;
+  readonly record: TransportRecord;
+  readonly deliveryCount: number;
+}
 
 /**
- * Settlement shared by both kinds of delivery. Methods live on the prototype (no closures per
- * record), and an acknowledgement settles synchronously: only a copy to publish is awaited.
+ * Settles records (see `SettleOnce`). An acknowledgement settles at once: only a copy to publish
+ * (requeue, dead letter) is awaited, and a failed publish leaves the delivery unsettled.
  */
-abstract class KafkaSettlement {
-  private state = PENDING;
+export class KafkaSettler implements Settler<HeldRecord> {
+  constructor(private readonly host: SettlementHost) {}
 
-  constructor(
-    readonly queue: string,
-    readonly deliveryCount: number,
-    private readonly part: WorkPartition,
-    private readonly record: TransportRecord,
-    private readonly settler: Settler,
-  ) {}
-
-  ack(): Promise<void> {
-    if (this.state !== PENDING) return DONE;
-    this.state = SETTLED;
-    this.settler.settled(this.part, this.record.offset);
-    return DONE;
+  ack(held: HeldRecord): undefined {
+    this.host.settled(held.part, held.record.offset);
+    return undefined;
   }
 
-  requeue(options?: { readonly delayMs?: number }): Promise<void> {
-    const delayMs = options?.delayMs ?? 0;
-    return this.settleAfter(() => this.settler.publishRequeue(this.record, this.deliveryCount, delayMs));
+  requeue(held: HeldRecord, delayMs: number): Promise<void> | undefined {
+    return this.settleAfter(held, () =>
+      this.host.publishRequeue(held.record, held.deliveryCount, Math.max(0, delayMs)),
+    );
   }
 
-  deadLetter(reason: DeadLetterReason): Promise<void> {
-    return this.settleAfter(() => this.settler.publishDeadLetter(this.record, this.deliveryCount, reason));
+  deadLetter(held: HeldRecord, reason: DeadLetterReason): Promise<void> | undefined {
+    return this.settleAfter(held, () => this.host.publishDeadLetter(held.record, held.deliveryCount, reason));
   }
 
-  /** Settles once the copy is published; a failed publish leaves the delivery unsettled. */
-  private settleAfter(publish: () => Promise<void>): Promise<void> {
-    if (this.state !== PENDING) return DONE;
+  /** Settles once the copy is published. */
+  private settleAfter(held: HeldRecord, publish: () => Promise<void>): Promise<void> | undefined {
     // Returned to the queue already: there is nothing to publish a copy of.
-    if (this.settler.released(this.part)) return this.ack();
-    this.state = SETTLING;
+    if (this.host.released(held.part)) return this.ack(held);
     return publish().then(
-      () => {
-        this.state = SETTLED;
-        this.settler.settled(this.part, this.record.offset);
-      },
+      () => this.host.settled(held.part, held.record.offset),
       (error: unknown) => {
-        this.state = PENDING;
-        throw brokerError('settling a delivery', error);
+        throw toCeleriacError(error, 'settling a delivery');
       },
     );
   }
 }
 
-class KafkaTaskDelivery extends KafkaSettlement implements TaskDelivery {
-  readonly kind = 'task';
-  constructor(
-    queue: string,
-    deliveryCount: number,
-    part: WorkPartition,
-    record: TransportRecord,
-    settler: Settler,
-    readonly message: TaskMessage,
-  ) {
-    super(queue, deliveryCount, part, record, settler);
-  }
-}
-
-class KafkaMalformedDelivery extends KafkaSettlement implements MalformedDelivery {
-  readonly kind = 'malformed';
-  constructor(
-    queue: string,
-    deliveryCount: number,
-    part: WorkPartition,
-    record: TransportRecord,
-    settler: Settler,
-    readonly raw: string,
-    readonly error: DecodeError,
-  ) {
-    super(queue, deliveryCount, part, record, settler);
-  }
-}
-
 /** A delivery of a decoded record of `part`. */
-export function createDelivery(
+export function createKafkaDelivery(
   queue: string,
-  deliveryCount: number,
-  decoded: DecodedRecord,
-  part: WorkPartition,
-  record: TransportRecord,
-  settler: Settler,
+  decoded: DecodedMessage,
+  held: HeldRecord,
+  settler: KafkaSettler,
 ): Delivery {
-  return decoded.kind === 'task'
-    ? new KafkaTaskDelivery(queue, deliveryCount, part, record, settler, decoded.message)
-    : new KafkaMalformedDelivery(queue, deliveryCount, part, record, settler, decoded.raw, decoded.error);
+  return createDelivery(decoded, queue, held.deliveryCount, held, settler);
 }

@@ -1,7 +1,7 @@
 import { BrokerError, CeleriacError } from '@celeriac/core';
 
 /** Wraps a client error as a {@link BrokerError}, keeping kafkajs's retriable flag. */
-export function brokerError(what: string, error: unknown): CeleriacError {
+export function toCeleriacError(error: unknown, what: string): CeleriacError {
   if (CeleriacError.is(error)) return error;
   const retriable =
     typeof error === 'object' && error !== null && (error as { retriable?: unknown }).retriable === true;

@@ -22,4 +22,4 @@ export {
 } from './options.js';
 export type { KafkajsLogLevel } from './transport/kafkajs-transport.js';
 export type * from './transport/types.js';
-export { brokerSchemes, createBroker, parseKafkaUrl, redactKafkaUrl } from './url.js';
+export { brokerSchemes, createBroker, parseKafkaUrl } from './url.js';

@@ -3,7 +3,7 @@ import type { ConsumeOptions, Consumer, OutgoingMessage } from '@celeriac/core/a
 import { kafkaBrokerCapabilities } from './capabilities.js';
 import { readDeadLetters, redriveDeadLetters } from './dead-letters.js';
 import { pickTier } from './delay-tiers.js';
-import { brokerError } from './errors.js';
+import { toCeleriacError } from './errors.js';
 import { DUE_AT_HEADER } from './headers.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { type QueueTopics, queueTopics } from './naming.js';
@@ -99,7 +99,7 @@ export class KafkaBroker implements Broker {
           () => topics,
           (error: unknown) => {
             this.queues.delete(queue);
-            throw brokerError(`declaring the topics of queue ${queue}`, error);
+            throw toCeleriacError(error, `declaring the topics of queue ${queue}`);
           },
         );
       this.queues.set(queue, declared);
@@ -133,7 +133,7 @@ export class KafkaBroker implements Broker {
     try {
       await produceInChunks(this.transport, records, this.options.maxMessageBytes);
     } catch (error) {
-      throw brokerError('publishing', error);
+      throw toCeleriacError(error, 'publishing');
     }
   }
 
@@ -173,7 +173,7 @@ export class KafkaBroker implements Broker {
       }
       return waiting;
     } catch (error) {
-      throw brokerError(`reading the depth of ${queue}`, error);
+      throw toCeleriacError(error, `reading the depth of ${queue}`);
     }
   }
 
@@ -200,7 +200,7 @@ export class KafkaBroker implements Broker {
       }
       return removed;
     } catch (error) {
-      throw brokerError(`purging ${queue}`, error);
+      throw toCeleriacError(error, `purging ${queue}`);
     }
   }
 
@@ -217,7 +217,7 @@ export class KafkaBroker implements Broker {
     try {
       return await readDeadLetters(this.transport, topics, limit);
     } catch (error) {
-      throw brokerError(`reading dead letters of ${queue}`, error);
+      throw toCeleriacError(error, `reading dead letters of ${queue}`);
     }
   }
 
@@ -226,7 +226,7 @@ export class KafkaBroker implements Broker {
     try {
       return await redriveDeadLetters(this.transport, topics, this.options.maxMessageBytes);
     } catch (error) {
-      throw brokerError(`redriving dead letters of ${queue}`, error);
+      throw toCeleriacError(error, `redriving dead letters of ${queue}`);
     }
   }
 

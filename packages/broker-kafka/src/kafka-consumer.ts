@@ -1,7 +1,7 @@
 import type { CeleriacError } from '@celeriac/core';
 import type { ConsumeOptions, Consumer } from '@celeriac/core/adapter';
 import { Credits } from './credits.js';
-import { brokerError } from './errors.js';
+import { toCeleriacError } from './errors.js';
 import type { QueueTopics } from './naming.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { QueueConsumer } from './queue-consumer.js';
@@ -48,7 +48,7 @@ export class KafkaConsumer implements Consumer {
       await Promise.all(consumer.members.map((m) => m.start()));
     } catch (error) {
       await consumer.close();
-      throw brokerError('joining the consumer group', error);
+      throw toCeleriacError(error, 'joining the consumer group');
     }
     return consumer;
   }

@@ -3,8 +3,8 @@ import type { Delivery } from '@celeriac/core/adapter';
 import { type CommitPlan, Committer } from './committer.js';
 import type { Credits } from './credits.js';
 import { pickTier } from './delay-tiers.js';
-import { createDelivery, type Settler } from './delivery.js';
-import { brokerError } from './errors.js';
+import { createKafkaDelivery, KafkaSettler, type SettlementHost } from './delivery.js';
+import { toCeleriacError } from './errors.js';
 import {
   DELIVERY_COUNT_HEADER,
   DLQ_AT_HEADER,
@@ -51,7 +51,7 @@ const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
  * topic, whose records it hands out up to the consumer's free slots (several per partition at
  * once), and some partitions of the queue's delay tiers, whose records it moves on when due.
  */
-export class QueueConsumer implements GroupHandlers, Settler {
+export class QueueConsumer implements GroupHandlers, SettlementHost {
   private readonly group: GroupConsumer;
   private readonly work = new Map<number, WorkPartition>();
   private readonly tiers = new Map<string, TierPartition>();
@@ -64,6 +64,7 @@ export class QueueConsumer implements GroupHandlers, Settler {
   /** Set when a partition paused for want of slots, so freed slots check the partitions only then. */
   private creditsBlocked = false;
   private readonly onCommitError = (e: unknown) => this.report('committing', e);
+  private readonly settler = new KafkaSettler(this);
 
   constructor(private readonly deps: QueueConsumerDeps) {
     const { topics, options } = deps;
@@ -231,13 +232,11 @@ export class QueueConsumer implements GroupHandlers, Settler {
     part.window.add(record.offset);
     this.inFlight++;
     const deliveryCount = headerDeliveryCount(record.headers) + prior + 1;
-    const delivery = createDelivery(
+    const delivery = createKafkaDelivery(
       this.deps.topics.queue,
-      deliveryCount,
       decodeRecord(record),
-      part,
-      record,
-      this,
+      { part, record, deliveryCount },
+      this.settler,
     );
     try {
       this.deps.onDelivery(delivery);
@@ -246,7 +245,7 @@ export class QueueConsumer implements GroupHandlers, Settler {
     }
   }
 
-  /** {@link Settler}: frees the slot, and finishes the offset while the partition is still ours. */
+  /** {@link SettlementHost}: frees the slot, and finishes the offset while the partition is still ours. */
   settled(part: WorkPartition, offset: number): void {
     this.deps.credits.release();
     if (!this.released(part)) this.finish(part, offset);
@@ -260,7 +259,7 @@ export class QueueConsumer implements GroupHandlers, Settler {
     return this.produce(this.deadLetterCopy(record, deliveryCount, reason));
   }
 
-  /** {@link Settler}: whether the record went back to the queue already (closed, or the partition moved). */
+  /** {@link SettlementHost}: whether the record went back to the queue already (closed, or the partition moved). */
   released(part: WorkPartition): boolean {
     return part.lost || this.state === 'closing' || this.state === 'closed' || this.state === 'crashed';
   }
@@ -353,7 +352,7 @@ export class QueueConsumer implements GroupHandlers, Settler {
   }
 
   private report(what: string, error: unknown): void {
-    this.deps.onError(brokerError(`${this.deps.topics.queue}: ${what}`, error));
+    this.deps.onError(toCeleriacError(error, `${this.deps.topics.queue}: ${what}`));
   }
 
   /**

@@ -1,5 +1,13 @@
 import { DecodeError, type TaskMessage } from '@celeriac/core';
-import { decodeJson, decodeTaskMessage, encodeBody, encodeJson, type OutgoingMessage } from '@celeriac/core/adapter';
+import {
+  type DecodedMessage,
+  decodeJson,
+  decodeOrMalformed,
+  decodeTaskMessage,
+  encodeBody,
+  encodeJson,
+  type OutgoingMessage,
+} from '@celeriac/core/adapter';
 import { ENVELOPE_HEADER, PROPERTIES_HEADER, splitHeaders } from './headers.js';
 import type { ProduceRecord, TransportRecord } from './transport/types.js';
 
@@ -76,11 +84,6 @@ function decodeKombuEnvelope(envelope: Record<string, unknown>): TaskMessage {
   return decodeTaskMessage({ headers: envelope.headers, properties, body, contentType });
 }
 
-/** A record decoded as a task, or the reason it could not be. */
-export type DecodedRecord =
-  | { readonly kind: 'task'; readonly message: TaskMessage }
-  | { readonly kind: 'malformed'; readonly raw: string; readonly error: DecodeError };
-
 function contentTypeOf(properties: Record<string, unknown> | undefined): string | undefined {
   return typeof properties?.content_type === 'string' ? properties.content_type : undefined;
 }
@@ -112,30 +115,28 @@ function decodeHeaderPerField(
   return decodeTaskMessage({ headers: decoded, properties, body, contentType: contentTypeOf(properties) });
 }
 
+/** The task message of a consumed record; throws when it is none. */
+function decodeRecordMessage(record: Pick<TransportRecord, 'headers' | 'value'>): TaskMessage {
+  const text = record.value?.toString('utf8') ?? '';
+  const envelope = record.headers[ENVELOPE_HEADER];
+  if (envelope !== undefined) return decodeEnveloped(envelope, text);
+  const legacy = decodeHeaderPerField(record.headers, text);
+  if (legacy) return legacy;
+  const parsed = parseLoose(text);
+  if (isObject(parsed) && 'body' in parsed && isObject(parsed.headers) && isObject(parsed.properties)) {
+    return decodeKombuEnvelope(parsed);
+  }
+  // No headers: only a protocol v1 body (task name inside) can still be a task.
+  return decodeTaskMessage({ headers: {}, body: text });
+}
+
 /**
  * Decodes a consumed record into a Celery task message: the `celeriac.envelope` layout, the older
- * header-per-field layout, kombu's own Kafka envelope, or a bare protocol v1 body.
+ * header-per-field layout, kombu's own Kafka envelope, or a bare protocol v1 body. Anything else is
+ * a malformed message carrying the record as text.
  */
-export function decodeRecord(record: Pick<TransportRecord, 'headers' | 'value'>): DecodedRecord {
-  const text = record.value?.toString('utf8') ?? '';
-  try {
-    const envelope = record.headers[ENVELOPE_HEADER];
-    if (envelope !== undefined) return { kind: 'task', message: decodeEnveloped(envelope, text) };
-    const legacy = decodeHeaderPerField(record.headers, text);
-    if (legacy) return { kind: 'task', message: legacy };
-    const parsed = parseLoose(text);
-    if (isObject(parsed) && 'body' in parsed && isObject(parsed.headers) && isObject(parsed.properties)) {
-      return { kind: 'task', message: decodeKombuEnvelope(parsed) };
-    }
-    // No headers: only a protocol v1 body (task name inside) can still be a task.
-    return { kind: 'task', message: decodeTaskMessage({ headers: {}, body: text }) };
-  } catch (error) {
-    const decodeError =
-      error instanceof DecodeError
-        ? error
-        : new DecodeError('record is not a task message', { cause: error });
-    return { kind: 'malformed', raw: rawText(record), error: decodeError };
-  }
+export function decodeRecord(record: Pick<TransportRecord, 'headers' | 'value'>): DecodedMessage {
+  return decodeOrMalformed(record, decodeRecordMessage, rawText, 'record is not a task message');
 }
 
 /** A record re-published elsewhere (requeue, delay hop, dead letter, redrive) with header changes. */

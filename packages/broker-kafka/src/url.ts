@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@celeriac/core';
+import { redactUrl } from '@celeriac/core/adapter';
 import { KafkaBroker } from './kafka-broker.js';
 import type { KafkaBrokerOptions, KafkaSaslMechanism } from './options.js';
 import type { KafkajsLogLevel } from './transport/kafkajs-transport.js';
@@ -16,11 +17,6 @@ const NUMBER_PARAMS = [
 ] as const;
 const LOG_LEVELS: readonly KafkajsLogLevel[] = ['nothing', 'error', 'warn', 'info', 'debug'];
 const SASL_MECHANISMS: readonly KafkaSaslMechanism[] = ['scram-sha-256', 'scram-sha-512', 'plain'];
-
-/** The URL with any password replaced by `***`, for messages. */
-export function redactKafkaUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@]*?:)[^/?#]*@/i, '$1***@');
-}
 
 function decodeUserinfo(part: string, what: string): string {
   try {
@@ -51,7 +47,7 @@ export function parseKafkaUrl(url: string): KafkaBrokerOptions {
   const match = /^kafka:\/\/([^/?#]*)\/?(?:\?([^#]*))?$/i.exec(url.trim());
   if (!match)
     throw new ConfigError(
-      `not a Kafka URL: ${JSON.stringify(redactKafkaUrl(url))} (expected kafka://host:port[,host:port][?options])`,
+      `not a Kafka URL: ${JSON.stringify(redactUrl(url))} (expected kafka://host:port[,host:port][?options])`,
     );
   const authority = match[1] ?? '';
   const at = authority.lastIndexOf('@');
@@ -66,7 +62,7 @@ export function parseKafkaUrl(url: string): KafkaBrokerOptions {
     .filter(Boolean)
     .map((h) => (/:\d+$/.test(h) ? h : `${h}:9092`));
   if (brokers.length === 0)
-    throw new ConfigError(`Kafka URL names no broker: ${JSON.stringify(redactKafkaUrl(url))}`);
+    throw new ConfigError(`Kafka URL names no broker: ${JSON.stringify(redactUrl(url))}`);
   const options: Record<string, unknown> = { brokers };
   let mechanism: KafkaSaslMechanism | undefined;
   let ssl: { ca?: string } | boolean | undefined;
