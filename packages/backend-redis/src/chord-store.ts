@@ -1,6 +1,6 @@
 import type { ChordPart } from '@celeriac/core/adapter';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { toBackendError } from './errors.js';
+import { toCeleriacError } from './errors.js';
 import type { KeySpace } from './keys.js';
 import { decodeChordMember, encodeChordMember } from './meta-codec.js';
 
@@ -23,11 +23,11 @@ export async function execMulti(operation: string, multi: ChainableCommander): P
   try {
     replies = await multi.exec();
   } catch (error) {
-    throw toBackendError(operation, error);
+    throw toCeleriacError(error, operation);
   }
-  if (!replies) throw toBackendError(operation, new Error('transaction aborted'));
+  if (!replies) throw toCeleriacError(new Error('transaction aborted'), operation);
   const failed = replies.find(([error]) => error);
-  if (failed?.[0]) throw toBackendError(operation, failed[0]);
+  if (failed?.[0]) throw toCeleriacError(failed[0], operation);
   return replies.map(([, value]) => value);
 }
 
@@ -83,7 +83,7 @@ export class ChordStore {
     try {
       flat = await this.primary.zrange(join, 0, -1, 'WITHSCORES');
     } catch (error) {
-      throw toBackendError('getChordParts', error);
+      throw toCeleriacError(error, 'getChordParts');
     }
     const parts: ChordPart[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2)

@@ -19,7 +19,7 @@ const AUTH_REPLY =
  * unless the server says it is busy or failing over; connection-level errors (no reply at all) are
  * retriable. Those last two are {@link BrokerError}s labelled with {@link ADAPTER}.
  */
-export function toBackendError(operation: string, error: unknown): CeleriacError {
+export function toCeleriacError(error: unknown, operation: string): CeleriacError {
   if (CeleriacError.is(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (AUTH_REPLY.test(message)) {

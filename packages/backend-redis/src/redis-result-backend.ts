@@ -1,13 +1,19 @@
 import { ClosedError, type ResultBackend, type ResultMeta } from '@celeriac/core';
-import type { ChordJoin, ChordPart, StoreOptions, WaitOptions } from '@celeriac/core/adapter';
+import {
+  type BatchOutcome,
+  type ChordJoin,
+  type ChordPart,
+  type StoreOptions,
+  TickBatcher,
+  type WaitOptions,
+} from '@celeriac/core/adapter';
 import type { ScheduleLock } from '@celeriac/core/producer';
 import { Redis, type RedisOptions } from 'ioredis';
 import { redisBackendCapabilities } from './capabilities.js';
 import { ChordStore } from './chord-store.js';
-import { toBackendError } from './errors.js';
+import { toCeleriacError } from './errors.js';
 import { type KeySpace, keySpace } from './keys.js';
 import { decodeMeta, encodeMeta } from './meta-codec.js';
-import { MicroBatcher, type Outcome } from './micro-batcher.js';
 import { type RedisResultBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type StoreScriptClient, withStoreScript } from './store-script.js';
 import { type WaitDiagnostics, WaitHub } from './wait-hub.js';
@@ -77,7 +83,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
   private readonly reader: Redis;
   private readonly hub: WaitHub;
   private readonly chords: ChordStore;
-  private readonly batcher: MicroBatcher<StoreItem, number> | undefined;
+  private readonly batcher: TickBatcher<StoreItem, number> | undefined;
   private roundTrips = 0;
   private keptSuccess = 0;
   private closed = false;
@@ -99,7 +105,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
     });
     this.chords = new ChordStore(this.primary, this.keys, this.options.ttlMs);
     if (this.options.batchStores) {
-      this.batcher = new MicroBatcher((items) => this.storeBatch(items), this.options.maxBatchSize);
+      this.batcher = new TickBatcher((items) => this.storeBatch(items), this.options.maxBatchSize);
     }
   }
 
@@ -128,13 +134,13 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
       try {
         written = await this.primary.celeriacStore(item.key, item.json, item.ttlMs);
       } catch (error) {
-        throw toBackendError('store', error);
+        throw toCeleriacError(error, 'store');
       }
     }
     if (written === 0) this.keptSuccess++;
   }
 
-  private async storeBatch(items: readonly StoreItem[]): Promise<Outcome<number>[]> {
+  private async storeBatch(items: readonly StoreItem[]): Promise<BatchOutcome<number>[]> {
     this.roundTrips++;
     const args: (string | number)[] = [items.length];
     for (const item of items) args.push(item.key);
@@ -143,14 +149,14 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
     try {
       replies = await this.primary.celeriacStoreMany(...args);
     } catch (error) {
-      const failure = toBackendError('store', error);
+      const failure = toCeleriacError(error, 'store');
       return items.map(() => ({ ok: false, error: failure }));
     }
     return items.map((_, i) => {
       const value = replies[i];
       return typeof value === 'number'
         ? { ok: true, value }
-        : { ok: false, error: toBackendError('store', itemReplyError(value)) };
+        : { ok: false, error: toCeleriacError(itemReplyError(value), 'store') };
     });
   }
 
@@ -161,7 +167,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
     try {
       text = await this.reader.get(key);
     } catch (error) {
-      throw toBackendError('get', error);
+      throw toCeleriacError(error, 'get');
     }
     return text === null ? null : decodeMeta(text, taskId, key);
   }
@@ -180,7 +186,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
         return value as (string | null)[];
       });
     } catch (error) {
-      throw toBackendError('getMany', error);
+      throw toCeleriacError(error, 'getMany');
     }
     return texts.map((text, i) =>
       text === null ? null : decodeMeta(text, taskIds[i] as string, keys[i] as string),
@@ -197,7 +203,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
     try {
       await this.primary.del(this.keys.task(taskId));
     } catch (error) {
-      throw toBackendError('forget', error);
+      throw toCeleriacError(error, 'forget');
     }
   }
 
@@ -207,7 +213,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
     try {
       return (await this.primary.set(key, '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
     } catch (error) {
-      throw toBackendError('claim', error);
+      throw toCeleriacError(error, 'claim');
     }
   }
 

@@ -1,4 +1,5 @@
 import { ConfigError } from '@celeriac/core';
+import { redactUrl } from '@celeriac/core/adapter';
 import type { RedisOptions } from 'ioredis';
 
 /** What a backend URL says: how to reach the primary, how to reach a replica, and backend settings. */
@@ -19,11 +20,6 @@ export interface ParsedBackendUrl {
 
 const SCHEMES = ['redis', 'rediss', 'redis+sentinel'] as const;
 type Scheme = (typeof SCHEMES)[number];
-
-/** Masks the password of a URL so it can appear in errors and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
-}
 
 function fail(url: string, problem: string): never {
   throw new ConfigError(`invalid Redis result backend URL "${redactUrl(url)}": ${problem}`);

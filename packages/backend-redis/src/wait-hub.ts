@@ -1,7 +1,6 @@
 import { ClosedError, READY_STATES, type ResultMeta, ResultTimeoutError } from '@celeriac/core';
-import { type WaitOptions } from '@celeriac/core/adapter';
+import { TickBatcher, type WaitOptions } from '@celeriac/core/adapter';
 import type { Redis } from 'ioredis';
-import { MicroBatcher } from './micro-batcher.js';
 
 interface Waiter {
   resolve(meta: ResultMeta): void;
@@ -65,7 +64,7 @@ export class WaitHub {
   private leaving: string[] = [];
   private leavingTimer: NodeJS.Timeout | undefined;
   /** Watches created in the same turn share one SUBSCRIBE and one MGET. */
-  private readonly activations = new MicroBatcher<Watch, void>(async (watches) => {
+  private readonly activations = new TickBatcher<Watch, void>(async (watches) => {
     await this.activate(watches);
     return watches.map(() => ({ ok: true, value: undefined }));
   }, MGET_CHUNK);

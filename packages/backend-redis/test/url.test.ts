@@ -1,7 +1,7 @@
 import { ConfigError } from '@celeriac/core';
 import { describe, expect, it } from 'vitest';
 import { createResultBackend } from '../src/create-result-backend.js';
-import { parseBackendUrl, redactUrl } from '../src/url.js';
+import { parseBackendUrl } from '../src/url.js';
 
 describe('parseBackendUrl', () => {
   it('reads host, port, credentials and db of redis://', () => {
@@ -79,7 +79,10 @@ describe('parseBackendUrl', () => {
   });
 
   it('masks passwords in messages', () => {
-    expect(redactUrl('redis://u:hunter2@h:6379/0')).toBe('redis://u:***@h:6379/0');
+    expect(parseBackendUrl('redis://u:hunter2@h:6379/0').display).toBe('redis://u:***@h:6379/0');
+    expect(parseBackendUrl('redis+sentinel://s1/mymaster?sentinelPassword=sp').display).toBe(
+      'redis+sentinel://s1/mymaster?sentinelPassword=***',
+    );
     expect(() => parseBackendUrl('redis://u:hunter2@h/x')).toThrow(/u:\*\*\*@h/);
   });
 
