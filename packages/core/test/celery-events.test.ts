@@ -58,6 +58,7 @@ describe('Celery events', () => {
     expect(received?.event).toMatchObject({
       uuid: handle.id,
       name: 'unit.add',
+      queue: 'ev',
       kwargs: '{"x":2,"y":3}',
       hostname: 'w1@host',
       retries: 0,
@@ -66,7 +67,13 @@ describe('Celery events', () => {
     expect(succeeded).toMatchObject({ result: '5' });
     expect(typeof succeeded?.runtime).toBe('number');
     const heartbeat = sent.find((s) => s.event.type === 'worker-heartbeat')?.event;
-    expect(heartbeat).toMatchObject({ freq: 0.1, sw_ident: 'celeriac', sw_sys: 'Linux', pid: process.pid });
+    expect(heartbeat).toMatchObject({
+      freq: 0.1,
+      sw_ident: 'celeriac',
+      sw_sys: 'Linux',
+      pid: process.pid,
+      concurrency: 10,
+    });
     // Seconds, not milliseconds; the clock only grows.
     expect(Math.abs((heartbeat?.timestamp ?? 0) - Date.now() / 1000)).toBeLessThan(5);
     const clocks = sent.map((s) => s.event.clock);

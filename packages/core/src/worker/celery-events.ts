@@ -73,6 +73,8 @@ export function sendCeleryEvents(
       freq,
       active: s.active,
       processed: s.processed,
+      // Not in Celery's heartbeat (Flower asks the pool); monitors use it for load.
+      concurrency: s.concurrency,
       loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
       sw_ident: options.softwareName ?? 'celeriac',
       sw_ver: options.softwareVersion ?? '0.1.0',
@@ -88,6 +90,8 @@ export function sendCeleryEvents(
           ...base('task-received'),
           uuid: e.uuid,
           name: e.name,
+          // Not in Celery's task-received; monitors use it for per-queue rates.
+          queue: e.queue,
           args: e.headers.argsrepr || '()',
           kwargs: e.headers.kwargsrepr || '{}',
           root_id: e.headers.root_id,

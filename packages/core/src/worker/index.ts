@@ -23,6 +23,7 @@ export {
   type EventTransport,
   sendCeleryEvents,
 } from './celery-events.js';
+export { type EventReceiver, type EventReceiverOptions, eventsOf } from './event-receiver.js';
 export type { TaskContext, TaskHandler, TaskImplementation } from './implement.js';
 export { implement } from './implement.js';
 export {
