@@ -1,6 +1,7 @@
 import { ConfigError } from '@celeriac/core';
 import type { Delivery } from '@celeriac/core/adapter';
-import { requireService, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { testMessage, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AMQP_URL, BrokerFactory } from './support.js';
 

@@ -1,6 +1,7 @@
 import { ConfigError } from '@celeriac/core';
 import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
-import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { uniqueName, waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliveryLimit } from '../src/consumer.js';
 import { brokerPool, redisUrl } from './helpers.js';
