@@ -328,6 +328,11 @@ export class MemoryBroker implements Broker {
     return dead.length;
   }
 
+  /** Whether `close()` was called: a closed broker is never handed out again by the URL loaders. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     for (const c of [...this.consumers]) await c.close();
