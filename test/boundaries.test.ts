@@ -1,15 +1,36 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-function sources(dir: string): string[] {
+interface Manifest {
+  name: string;
+  private?: boolean;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+/** Every workspace package: its directory and its package.json. */
+function workspacePackages(): { dir: string; manifest: Manifest }[] {
+  const dirs = ['packages', 'apps', 'internal'].flatMap((group) =>
+    readdirSync(join(root, group)).map((name) => join(root, group, name)),
+  );
+  return [...dirs, join(root, 'test')]
+    .filter((dir) => existsSync(join(dir, 'package.json')))
+    .map((dir) => ({
+      dir,
+      manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest,
+    }));
+}
+
+/** The `.ts` files under `dir`; test files too when `withTests`. */
+function sources(dir: string, withTests = false): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) return sources(p);
-    return p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];
+    if (statSync(p).isDirectory()) return sources(p, withTests);
+    return p.endsWith('.ts') && (withTests || !p.endsWith('.test.ts')) ? [p] : [];
   });
 }
 
@@ -39,8 +60,7 @@ describe('package boundaries', () => {
 
   it('the celeriac CLI imports no worker code', () => {
     const bare = new Set<string>();
-    for (const file of sources(join(root, 'apps/cli/src')))
-      for (const b of closure(file).bare) bare.add(b);
+    for (const file of sources(join(root, 'apps/cli/src'))) for (const b of closure(file).bare) bare.add(b);
     expect([...bare].filter((b) => b.includes('worker'))).toEqual([]);
     expect(bare).toContain('@celeriac/core/producer');
   });
@@ -56,5 +76,38 @@ describe('package boundaries', () => {
       expect(others, adapter).toEqual([]);
     }
     expect(adapters.length).toBeGreaterThan(0);
+  });
+
+  it('no published package needs a private one (test helpers such as @celeriac/test-services)', () => {
+    const all = workspacePackages();
+    const privates = new Set(all.filter((p) => p.manifest.private).map((p) => p.manifest.name));
+    expect(privates).toContain('@celeriac/test-services');
+    for (const { dir, manifest } of all.filter((p) => !p.manifest.private)) {
+      const needed = Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies });
+      const imported = existsSync(join(dir, 'src'))
+        ? sources(join(dir, 'src')).flatMap((f) => [...closure(f).bare])
+        : [];
+      const leaks = [...needed, ...imported].filter((name) =>
+        privates.has(name.split('/').slice(0, 2).join('/')),
+      );
+      expect(leaks, manifest.name).toEqual([]);
+    }
+  });
+
+  it("tests live in test/, never in a package's src/", () => {
+    const misplaced = workspacePackages().flatMap(({ dir }) =>
+      existsSync(join(dir, 'src'))
+        ? sources(join(dir, 'src'), true).filter((f) => /\.test(-d)?\.ts$/.test(f))
+        : [],
+    );
+    expect(misplaced).toEqual([]);
+  });
+
+  it('every adapter resolves its options with one name: resolveOptions in src/options.ts', () => {
+    const adapters = readdirSync(join(root, 'packages')).filter((p) => /^(broker|backend)-/.test(p));
+    for (const adapter of adapters) {
+      const text = readFileSync(join(root, 'packages', adapter, 'src', 'options.ts'), 'utf8');
+      expect(text, adapter).toMatch(/export function resolveOptions\(/);
+    }
   });
 });

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { RemoteTaskError, type ResultBackend } from '@celeriac/core';
 import { createClient } from '@celeriac/core/producer';
 import { createWorker, sendCeleryEvents, type Worker } from '@celeriac/core/worker';
-import { requireCelery, requireService } from '@celeriac/testkit';
 import { demoTasks } from '@celeriac/demo-tasks/tasks';
+import { requireCelery, requireService } from '@celeriac/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const redisUrl = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';

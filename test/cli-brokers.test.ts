@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { requireService } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
 import { describe, expect, it } from 'vitest';
 import { cliPath, demoTasksPath, runCli, startCli } from './cli-helpers.js';
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { requireService } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, uniqueName } from '../src/config.js';
 import { cleanRun, openRedis, redisCpuMs } from '../src/redis-tools.js';

@@ -1,4 +1,4 @@
-import { requireService } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { cleanRun, openRedis } from '../src/redis-tools.js';

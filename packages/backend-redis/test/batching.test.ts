@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BrokerError, TaskState } from '@celeriac/core';
 import { buildMeta } from '@celeriac/core/adapter';
-import { requireService } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backend, closeAll, REDIS_URL, raw } from './helpers.js';
 

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { NonRetriableError, TaskState } from '@celeriac/core';
 import { buildMeta } from '@celeriac/core/adapter';
-import { requireCelery, requireService, waitFor } from '@celeriac/testkit';
+import { requireCelery, requireService } from '@celeriac/test-services';
+import { waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backend, closeAll, REDIS_URL, raw } from './helpers.js';
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { requireService, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backend, closeAll, listen, REDIS_URL, raw } from './helpers.js';
 

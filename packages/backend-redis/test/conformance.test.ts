@@ -1,4 +1,5 @@
-import { describeResultBackend, requireService } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { describeResultBackend } from '@celeriac/testkit';
 import { describe } from 'vitest';
 import { RedisResultBackend, redisBackendCapabilities } from '../src/index.js';
 import { REDIS_URL } from './helpers.js';

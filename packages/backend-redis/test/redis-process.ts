@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, type OwnRedisServer, startRedisServer } from '@celeriac/testkit';
+import { freePort, type OwnRedisServer, startRedisServer } from '@celeriac/test-services';
 
 /** Whether a `redis-server` binary is on PATH; under CI=true its absence is a failure. */
 export function redisServerAvailable(): boolean {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { TaskState } from '@celeriac/core';
 import { buildMeta } from '@celeriac/core/adapter';
-import { type OwnSentinelSet, startRedisSentinelSet, waitFor } from '@celeriac/testkit';
+import { type OwnSentinelSet, startRedisSentinelSet } from '@celeriac/test-services';
+import { waitFor } from '@celeriac/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisResultBackend } from '../src/index.js';
 import { redisServerAvailable } from './redis-process.js';

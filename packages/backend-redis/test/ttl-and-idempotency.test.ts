@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { TaskState } from '@celeriac/core';
 import { buildMeta } from '@celeriac/core/adapter';
-import { requireService, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisResultBackend } from '../src/index.js';
 import { backend, closeAll, listen, REDIS_URL, raw } from './helpers.js';

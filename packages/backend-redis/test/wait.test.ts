@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { BrokerError, ClosedError, type ResultMeta, TaskState } from '@celeriac/core';
 import { buildMeta, encodeJson } from '@celeriac/core/adapter';
-import { requireService, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backend, closeAll, REDIS_URL, raw } from './helpers.js';
 

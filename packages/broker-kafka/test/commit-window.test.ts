@@ -1,5 +1,6 @@
 import type { Delivery } from '@celeriac/core/adapter';
-import { requireService, sleep, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { sleep, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
 import { describe, expect, it } from 'vitest';
 import { committedOffset, kafkaAdmin, kafkaUrl, testBroker } from './kafka-env.js';
 

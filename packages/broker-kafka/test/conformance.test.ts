@@ -1,4 +1,5 @@
-import { describeBroker, requireService } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { describeBroker } from '@celeriac/testkit';
 import { describe } from 'vitest';
 import { type KafkaBroker, kafkaBrokerCapabilities } from '../src/index.js';
 import { kafkaUrl, testBroker, testTiming } from './kafka-env.js';

@@ -2,7 +2,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Delivery } from '@celeriac/core/adapter';
-import { requireService, sleep, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { sleep, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { brokers, committedOffset, kafkaAdmin, kafkaUrl, testBroker } from './kafka-env.js';
 

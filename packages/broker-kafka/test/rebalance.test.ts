@@ -1,5 +1,6 @@
 import type { Consumer, Delivery } from '@celeriac/core/adapter';
-import { idOf, requireService, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { idOf, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
 import { describe, expect, it } from 'vitest';
 import { kafkaAdmin, kafkaUrl, testBroker } from './kafka-env.js';
 

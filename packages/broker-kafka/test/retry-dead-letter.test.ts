@@ -1,5 +1,6 @@
 import type { Delivery } from '@celeriac/core/adapter';
-import { idOf, requireService, sleep, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { idOf, sleep, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
 import { describe, expect, it } from 'vitest';
 import { kafkaAdmin, kafkaUrl, recordsWritten, testBroker } from './kafka-env.js';
 

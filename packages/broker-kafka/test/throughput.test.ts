@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Delivery } from '@celeriac/core/adapter';
-import { requireService, testMessage, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { testMessage, uniqueName, waitFor } from '@celeriac/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { brokers, kafkaUrl, testBroker } from './kafka-env.js';

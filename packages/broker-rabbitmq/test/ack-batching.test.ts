@@ -1,5 +1,6 @@
 import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
-import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import type { Channel } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { AMQP_URL, BrokerFactory, rawConnection } from './support.js';

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
-import { requireCelery, requireService, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireCelery, requireService } from '@celeriac/test-services';
+import { uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AMQP_URL, BrokerFactory } from './support.js';
 

@@ -1,4 +1,5 @@
-import { describeBroker, requireService } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { describeBroker } from '@celeriac/testkit';
 import { describe } from 'vitest';
 import { rabbitmqBrokerCapabilities, rabbitmqCapabilities } from '../src/capabilities.js';
 import { AMQP_URL, BrokerFactory, injectRaw, simulateCrash } from './support.js';

@@ -1,6 +1,6 @@
 import { BrokerError, ClosedError, ConfigError } from '@celeriac/core';
 import { createTaskMessage } from '@celeriac/core/adapter';
-import { requireService } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
 import { describe, expect, it } from 'vitest';
 import { RabbitMQBroker } from '../src/broker.js';
 import { AMQP_URL } from './support.js';

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
-import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AMQP_URL, BrokerFactory, buildDist } from './support.js';
 

@@ -1,5 +1,6 @@
 import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
-import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_EXCHANGE, deadLetterQueueName } from '../src/names.js';
 import { AMQP_URL, BrokerFactory, injectRaw, rawConnection } from './support.js';

@@ -1,10 +1,5 @@
-import {
-  describeEventTransport,
-  requireService,
-  testHeartbeat,
-  uniqueName,
-  waitFor,
-} from '@celeriac/testkit';
+import { requireCelery, requireService } from '@celeriac/test-services';
+import { describeEventTransport, testHeartbeat, uniqueName, waitFor } from '@celeriac/testkit';
 import { describe, expect, it } from 'vitest';
 import { createEventTransport } from '../src/event-transport.js';
 import { AMQP_URL, rawConnection } from './support.js';
@@ -55,4 +50,5 @@ if (up)
   describeEventTransport('rabbitmq', {
     create: () => createEventTransport(AMQP_URL),
     celeryBrokerUrl: AMQP_URL,
+    python: requireCelery(),
   });

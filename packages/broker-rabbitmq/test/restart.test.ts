@@ -1,6 +1,7 @@
 import { BrokerError, type CeleriacError } from '@celeriac/core';
 import { createTaskMessage } from '@celeriac/core/adapter';
-import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AMQP_URL, BrokerFactory, services } from './support.js';
 

@@ -1,5 +1,6 @@
 import { createTaskMessage, encodeBody } from '@celeriac/core/adapter';
-import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { taskPublishOptions } from '../src/codec.js';
 import { AMQP_URL, BrokerFactory, rawConnection } from './support.js';

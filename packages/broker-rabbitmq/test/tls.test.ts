@@ -3,7 +3,8 @@ import { connect, type Socket } from 'node:net';
 import { createServer, type Server } from 'node:tls';
 import { ConfigError } from '@celeriac/core';
 import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
-import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AMQP_URL, BrokerFactory } from './support.js';
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
-import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { uniqueName, waitFor } from '@celeriac/testkit';
 import type { GetMessage } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AMQP_URL, BrokerFactory, rawConnection } from './support.js';

@@ -1,5 +1,6 @@
 import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
-import { describeBroker, requireService, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { describeBroker, uniqueName, waitFor } from '@celeriac/testkit';
 import { Cluster } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisBroker, redisBrokerCapabilities } from '../src/index.js';

@@ -1,4 +1,5 @@
-import { describeBroker, requireService } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { describeBroker } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { describe } from 'vitest';
 import { type RedisBroker, redisBrokerCapabilities } from '../src/index.js';

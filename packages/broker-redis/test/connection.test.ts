@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError } from '@celeriac/core';
 import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
-import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RedisBrokerOptions } from '../src/index.js';

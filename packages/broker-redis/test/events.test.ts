@@ -1,4 +1,5 @@
-import { describeEventTransport, requireService, testHeartbeat, waitFor } from '@celeriac/testkit';
+import { requireCelery, requireService } from '@celeriac/test-services';
+import { describeEventTransport, testHeartbeat, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createEventTransport } from '../src/index.js';
@@ -36,4 +37,5 @@ if (up)
   describeEventTransport('redis', {
     create: () => createEventTransport(redisUrl),
     celeryBrokerUrl: redisUrl,
+    python: requireCelery(),
   });

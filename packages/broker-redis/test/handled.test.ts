@@ -1,5 +1,6 @@
 import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
-import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerPool, redisUrl } from './helpers.js';
 

@@ -1,6 +1,7 @@
 import { Socket } from 'node:net';
 import { createTaskMessage } from '@celeriac/core/adapter';
-import { requireService, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { decodeEnvelope, listKey, type RedisBroker } from '../src/index.js';

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
-import { requireCelery, sleep, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireCelery } from '@celeriac/test-services';
+import { sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { RedisBroker } from '../src/index.js';

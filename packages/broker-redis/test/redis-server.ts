@@ -1,4 +1,4 @@
-import { freePort, type OwnRedisServer, startRedisServer } from '@celeriac/testkit';
+import { freePort, type OwnRedisServer, startRedisServer } from '@celeriac/test-services';
 
 export { freePort };
 

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createTaskMessage } from '@celeriac/core/adapter';
-import { type OwnSentinelSet, startRedisSentinelSet, uniqueName, waitFor } from '@celeriac/testkit';
+import { type OwnSentinelSet, startRedisSentinelSet } from '@celeriac/test-services';
+import { uniqueName, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBroker } from '../src/index.js';

@@ -1,5 +1,6 @@
 import { createTaskMessage } from '@celeriac/core/adapter';
-import { describeBroker, requireService, uniqueName } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { describeBroker, uniqueName } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisBroker, redisBrokerCapabilities } from '../src/index.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createTaskMessage } from '@celeriac/core/adapter';
-import { requireService } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeEnvelope } from '../src/envelope.js';

@@ -1,5 +1,6 @@
 import { createTaskMessage } from '@celeriac/core/adapter';
-import { requireService, sleep, uniqueName, waitFor } from '@celeriac/testkit';
+import { requireService } from '@celeriac/test-services';
+import { sleep, uniqueName, waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RedisBroker } from '../src/index.js';
 import { redisUrl, testBroker } from './helpers.js';

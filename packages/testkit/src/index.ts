@@ -1,11 +1,10 @@
 /**
- * `@celeriac/testkit`: the conformance suites every broker and result backend must pass, and
- * helpers for service-backed tests.
+ * `@celeriac/testkit`: the conformance suites every broker, result backend and event transport must
+ * pass, and the small helpers they are written with (`waitFor`, `testMessage`, …).
  *
  * @packageDocumentation
  */
 export { type BrokerSuiteOptions, idOf, testMessage } from './broker-context.js';
-export { requireCelery } from './celery.js';
 export { describeBroker } from './describe-broker.js';
 export { type ControlTransportSuiteOptions, describeControlTransport } from './describe-control-transport.js';
 export {
@@ -14,7 +13,4 @@ export {
   testHeartbeat,
 } from './describe-event-transport.js';
 export { describeResultBackend, type ResultBackendSuiteOptions } from './describe-result-backend.js';
-export { type OwnSentinelSet, startRedisSentinelSet } from './redis-sentinel.js';
-export { freePort, type OwnRedisServer, startRedisServer } from './redis-server.js';
-export { probeTcp, requireService } from './services.js';
 export { sleep, uniqueName, waitFor } from './wait-for.js';

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@celeriac/testkit';
 import { probeTcp } from './services.js';
-import { waitFor } from './wait-for.js';
 
 /** A free loopback TCP port (bound, then released). */
 export function freePort(): Promise<number> {

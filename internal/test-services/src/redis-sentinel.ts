@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor } from '@celeriac/testkit';
 import { freePort, type OwnRedisServer, startRedisServer } from './redis-server.js';
 import { probeTcp } from './services.js';
-import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
 
