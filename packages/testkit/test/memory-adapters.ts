@@ -5,9 +5,7 @@ import type {
   MemoryBroker,
   MemoryResultBackend,
   ResultBackend,
-  ResultMeta,
 } from '@celeriac/core';
-import type { StoreOptions, WaitOptions } from '@celeriac/core/adapter';
 
 /**
  * A broker "instance" over one shared {@link MemoryBroker}: in-memory state lives in one object, as
@@ -37,33 +35,22 @@ export function brokerView(shared: MemoryBroker, capabilities: BrokerCapabilitie
   });
 }
 
+const CHORD_JOIN = ['setChordSize', 'addChordPart', 'getChordParts', 'deleteChord'] as const;
+
 /**
- * An in-memory result backend that declares no chord join and has none of its methods: only what
- * every `ResultBackend` must have, over a shared {@link MemoryResultBackend}.
+ * A view of a shared {@link MemoryResultBackend} that declares `capabilities` (less than the memory
+ * backend can do) and hides what they leave out: the chord join methods when `chord` is false, and
+ * the scheduler lock (`claim`) always. Everything else is the memory backend's own.
  */
-export class ResultsOnlyBackend implements ResultBackend {
-  readonly name = 'memory-results-only';
-
-  constructor(
-    private readonly inner: MemoryResultBackend,
-    readonly capabilities: BackendCapabilities,
-  ) {}
-
-  store(meta: ResultMeta, options?: StoreOptions): Promise<void> {
-    return this.inner.store(meta, options);
-  }
-  get(taskId: string): Promise<ResultMeta | null> {
-    return this.inner.get(taskId);
-  }
-  getMany(taskIds: readonly string[]): Promise<(ResultMeta | null)[]> {
-    return this.inner.getMany(taskIds);
-  }
-  wait(taskId: string, options?: WaitOptions): Promise<ResultMeta> {
-    return this.inner.wait(taskId, options);
-  }
-  forget(taskId: string): Promise<void> {
-    return this.inner.forget(taskId);
-  }
-  /** The shared backend stays open for the other "instances". */
-  async close(): Promise<void> {}
+export function narrowedBackend(
+  inner: MemoryResultBackend,
+  capabilities: BackendCapabilities,
+): ResultBackend {
+  const hidden = [...(capabilities.chord ? [] : CHORD_JOIN), 'claim'];
+  const view = Object.create(inner) as ResultBackend;
+  for (const name of hidden) Object.defineProperty(view, name, { value: undefined });
+  Object.defineProperty(view, 'capabilities', { value: capabilities });
+  // The shared backend stays open for the other "instances".
+  Object.defineProperty(view, 'close', { value: async () => {} });
+  return view;
 }
