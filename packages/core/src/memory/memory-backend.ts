@@ -165,6 +165,11 @@ export class MemoryResultBackend implements ResultBackend, ChordJoin, ScheduleLo
     return true;
   }
 
+  /** Whether `close()` was called: a closed backend is never handed out again by the URL loaders. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }
