@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // time-sensitive checks (delays, heartbeats) must not fight each other for two cores.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/*', 'test'],
+    projects: ['packages/*', 'apps/*', 'internal/file-broker', 'test'],
     fileParallelism: false,
   },
 });

@@ -110,4 +110,16 @@ describe('package boundaries', () => {
       expect(text, adapter).toMatch(/export function resolveOptions\(/);
     }
   });
+
+  it('every adapter maps transport errors with one name: toCeleriacError(error, what) in src/errors.ts', () => {
+    const adapters = readdirSync(join(root, 'packages')).filter((p) => /^(broker|backend)-/.test(p));
+    for (const dir of [
+      ...adapters.map((a) => join(root, 'packages', a)),
+      join(root, 'internal/file-broker'),
+    ]) {
+      const text = readFileSync(join(dir, 'src', 'errors.ts'), 'utf8');
+      expect(text, dir).toMatch(/export function toCeleriacError\(error: unknown, \w+: string/);
+    }
+    expect(adapters.length).toBeGreaterThan(3);
+  });
 });

@@ -211,6 +211,6 @@ export class FileConsumer implements Consumer {
   }
 
   private report(what: string, error: unknown): void {
-    this.options.onError?.(toCeleriacError(`${what} failed`, error));
+    this.options.onError?.(toCeleriacError(error, `${what} failed`));
   }
 }

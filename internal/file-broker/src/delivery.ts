@@ -31,7 +31,7 @@ export function fileSettler(store: Store, hooks: SettleHooks): Settler<HeldMessa
     const outcome = run.then(
       () => hooks.settled(held),
       (error: unknown) => {
-        throw toCeleriacError(`${what} of a message in ${held.queue} failed`, error);
+        throw toCeleriacError(error, `${what} of a message in ${held.queue} failed`);
       },
     );
     held.settling = outcome.then(noop, noop);

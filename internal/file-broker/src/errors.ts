@@ -19,7 +19,7 @@ export function isMissing(error: unknown): boolean {
 }
 
 /** A Celeriac error for a failed file operation; Celeriac errors pass through unchanged. */
-export function toCeleriacError(what: string, error: unknown): CeleriacError {
+export function toCeleriacError(error: unknown, what: string): CeleriacError {
   if (CeleriacError.is(error)) return error;
   const code = errnoOf(error);
   const retriable = code === undefined || !PERMANENT.has(code);

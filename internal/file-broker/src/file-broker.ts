@@ -80,7 +80,7 @@ export class FileBroker implements Broker {
       await consumer.start();
     } catch (error) {
       await consumer.close();
-      throw toCeleriacError('starting a consumer', error);
+      throw toCeleriacError(error, 'starting a consumer');
     }
     return consumer;
   }
@@ -126,7 +126,7 @@ export class FileBroker implements Broker {
     try {
       return await operation();
     } catch (error) {
-      throw toCeleriacError(`${what} failed`, error);
+      throw toCeleriacError(error, `${what} failed`);
     }
   }
 }
