@@ -1,13 +1,20 @@
 import { type Broker, MemoryResultBackend } from '@celeriac/core';
 import type { ControlTransport } from '@celeriac/core/adapter';
 import { createClient } from '@celeriac/core/producer';
-import { type ControlNode, createWorker, serveControl, type Worker } from '@celeriac/core/worker';
+import { createWorker, type Worker } from '@celeriac/core/worker';
 import { sleep as sleepTask } from '@celeriac/demo-tasks';
 import { demoTasks } from '@celeriac/demo-tasks/tasks';
 import { requireCelery, requireService } from '@celeriac/test-services';
 import { uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CeleryControlEnv, celeryInspect, pythonControl, pythonInspectAll } from './control-helpers.js';
+import {
+  type CeleryControlEnv,
+  celeryCli,
+  celeryInspect,
+  pythonControl,
+  pythonControlTimed,
+  pythonInspectAll,
+} from './control-helpers.js';
 
 const redisUrl = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const amqpUrl = process.env.CELERIAC_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -49,12 +56,14 @@ describe.each(setups)('Celery remote control of a TypeScript worker on $name', (
   const backend = new MemoryResultBackend();
   let broker: Broker;
   let worker: Worker;
-  let control: ControlNode;
+  let transport: ControlTransport;
+  let client: ReturnType<typeof createClient>;
   let runningId: string;
 
   beforeAll(async () => {
     if (!setup.up || !python) return;
     broker = await setup.makeBroker();
+    transport = await setup.makeTransport(namespace);
     worker = createWorker({
       broker,
       backend,
@@ -62,18 +71,18 @@ describe.each(setups)('Celery remote control of a TypeScript worker on $name', (
       queues: [queue],
       concurrency: 3,
       hostname: node,
+      control: transport,
     });
     await worker.start();
-    control = await serveControl(worker, await setup.makeTransport(namespace), { tasks: demoTasks, backend });
-    const client = createClient({ broker, backend });
+    client = createClient({ broker, backend });
     // A task that runs until the worker stops, so `active` has something to show.
     runningId = (await client.enqueue(sleepTask, { ms: 120_000 }, { queue })).id;
     await waitFor(() => worker.stats().active === 1, { what: 'the long task to start' });
   }, 60_000);
 
   afterAll(async () => {
-    await control?.stop();
     await worker?.stop({ graceMs: 200 });
+    await transport?.close();
     await broker?.close();
   });
 
@@ -182,6 +191,71 @@ describe.each(setups)('Celery remote control of a TypeScript worker on $name', (
       expect((await backend.get(id))?.status).toBe('REVOKED');
       const all = await pythonInspectAll(env, node);
       expect((all.revoked as Record<string, string[]>)[node]).toContain(id);
+    },
+    60_000,
+  );
+
+  it.skipIf(!setup.up || !python)(
+    '`celery control terminate` and `app.control.revoke(terminate=True)` stop a running 30 s task with REVOKED stored',
+    async () => {
+      for (const how of ['cli', 'python'] as const) {
+        const handle = await client.enqueue(sleepTask, { ms: 30_000 }, { queue });
+        await waitFor(async () => (await backend.get(handle.id)) === null && worker.stats().active === 2, {
+          what: 'the 30 s task to start',
+        });
+        let reply: string;
+        let sentAt = Date.now();
+        if (how === 'cli') {
+          reply = await celeryCli(env, [
+            'control',
+            'terminate',
+            'SIGTERM',
+            handle.id,
+            '-d',
+            node,
+            '-t',
+            '5',
+            '--json',
+          ]);
+        } else {
+          const timed = await pythonControlTimed(env, node, 'revoke', {
+            task_id: handle.id,
+            terminate: true,
+            signal: 'SIGTERM',
+          });
+          sentAt = timed.sentAt;
+          reply = JSON.stringify(timed.replies);
+        }
+        expect(reply).toContain(`terminate: ${handle.id}`);
+        const error = await handle.result({ timeoutMs: 10_000 }).catch((e: unknown) => e);
+        const done = Date.parse(String((await backend.get(handle.id))?.date_done));
+        // For the report: command sent → REVOKED stored (the CLI's figure includes its own start-up).
+        console.log(`[measure] ${setup.name} ${how}: terminate sent → REVOKED stored in ${done - sentAt} ms`);
+        expect(error).toMatchObject({ remote: expect.objectContaining({ excType: 'TaskRevokedError' }) });
+        expect((await backend.get(handle.id))?.status).toBe('REVOKED');
+        await waitFor(() => worker.stats().active === 1, { what: 'the slot of the terminated task to free' });
+      }
+    },
+    90_000,
+  );
+
+  it.skipIf(!setup.up || !python)(
+    "`app.control.time_limit` changes a TypeScript task's limits",
+    async () => {
+      expect(
+        await pythonControl(env, node, 'time_limit', { task_name: 'demo.sleep', soft: 0.2, hard: 0.5 }),
+      ).toEqual([{ [node]: { ok: 'time limits set successfully' } }]);
+      const all = await pythonInspectAll(env, node);
+      expect((all.registered_items as Record<string, string[]>)[node]).toContain(
+        'demo.sleep [time_limit=0.5 soft_time_limit=0.2]',
+      );
+      const limited = await client.enqueue(sleepTask, { ms: 10_000 }, { queue });
+      const error = await limited.result({ timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ remote: expect.objectContaining({ excType: 'TimeLimitExceeded' }) });
+      // Back to the contract's limits (none).
+      await pythonControl(env, node, 'time_limit', { task_name: 'demo.sleep', soft: null, hard: null });
+      const free = await client.enqueue(sleepTask, { ms: 600 }, { queue });
+      expect(await free.result({ timeoutMs: 10_000 })).toBe(600);
     },
     60_000,
   );

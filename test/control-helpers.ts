@@ -58,10 +58,24 @@ export async function pythonControl(
   method: string,
   kwargs: Record<string, unknown>,
 ): Promise<Record<string, unknown>[]> {
+  return (await pythonControlTimed(c, node, method, kwargs)).replies;
+}
+
+/** As {@link pythonControl}, with when Python sent the command (ms since the epoch). */
+export async function pythonControlTimed(
+  c: CeleryControlEnv,
+  node: string,
+  method: string,
+  kwargs: Record<string, unknown>,
+): Promise<{ sentAt: number; replies: Record<string, unknown>[] }> {
   const { stdout } = await exec(c.python, ['ctl_app.py', 'control', node, method, JSON.stringify(kwargs)], {
     cwd: here,
     env: env(c),
     timeout: 60_000,
   });
-  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as Record<string, unknown>[];
+  const out = JSON.parse(stdout.trim().split('\n').at(-1) as string) as {
+    sent: number;
+    replies: Record<string, unknown>[];
+  };
+  return { sentAt: out.sent * 1000, replies: out.replies };
 }

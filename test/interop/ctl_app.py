@@ -6,6 +6,7 @@ other tests' workers on the same broker.
 import json
 import os
 import sys
+import time
 
 from celery import Celery
 
@@ -40,7 +41,12 @@ if __name__ == '__main__':
     if command == 'inspect':
         print(json.dumps(inspect_all(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)))
     elif command == 'control':
-        # control <node> <method> <json kwargs>
+        # control <node> <method> <json kwargs>: prints {sent, replies}
         node, method, kwargs = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-        print(json.dumps(app.control.broadcast(method, arguments=kwargs, destination=[node],
-                                               reply=True, timeout=5)))
+        with app.connection_for_write() as conn:
+            conn.ensure_connection()
+            sent = time.time()
+            replies = app.control.broadcast(method, arguments=kwargs, destination=[node],
+                                            reply=True, timeout=5, connection=conn)
+        # The send time, so a test can tell how long the worker took (without Python's start-up).
+        print(json.dumps({'sent': sent, 'replies': replies}))

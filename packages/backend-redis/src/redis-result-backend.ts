@@ -3,6 +3,8 @@ import {
   type BatchOutcome,
   type ChordJoin,
   type ChordPart,
+  type RevokedEntry,
+  type RevokeStore,
   type StoreOptions,
   TickBatcher,
   type WaitOptions,
@@ -15,6 +17,7 @@ import { toCeleriacError } from './errors.js';
 import { type KeySpace, keySpace } from './keys.js';
 import { decodeMeta, encodeMeta } from './meta-codec.js';
 import { type RedisResultBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { RedisRevokeStore, revokeKeys } from './revoke-store.js';
 import { type StoreScriptClient, withStoreScript } from './store-script.js';
 import { type WaitDiagnostics, WaitHub } from './wait-hub.js';
 
@@ -29,7 +32,7 @@ interface StoreItem {
 export interface RedisBackendDiagnostics extends WaitDiagnostics {
   /** Round trips used by `store()` so far (one per pipeline when batching). */
   readonly storeRoundTrips: number;
-  /** Stores skipped because a SUCCESS was already recorded. */
+  /** Stores skipped because a ready state (SUCCESS, FAILURE, REVOKED) was already recorded. */
   readonly storesKeptSuccess: number;
 }
 
@@ -59,7 +62,8 @@ async function closeClient(client: Redis): Promise<void> {
  *
  * @remarks
  * - Results live under `celery-task-meta-<id>`, written by one Lua script that keeps an existing
- *   SUCCESS, else does SETEX (or SET when kept forever) and PUBLISH of the same JSON.
+ *   ready state (SUCCESS, FAILURE, REVOKED), else does SETEX (or SET when kept forever) and PUBLISH of
+ *   the same JSON.
  * - `store()` calls made in one event-loop turn go out as one pipeline.
  * - `wait()` uses one shared subscriber connection per backend, SUBSCRIBE before GET, plus a slow
  *   poll; waits read the primary so a fresh result is never hidden by replication lag.
@@ -74,7 +78,7 @@ async function closeClient(client: Redis): Promise<void> {
  * await backend.close();
  * ```
  */
-export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLock {
+export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLock, RevokeStore {
   readonly name = 'redis';
   readonly capabilities = redisBackendCapabilities;
   private readonly options: ResolvedOptions;
@@ -83,6 +87,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
   private readonly reader: Redis;
   private readonly hub: WaitHub;
   private readonly chords: ChordStore;
+  private readonly revokes: RedisRevokeStore;
   private readonly batcher: TickBatcher<StoreItem, number> | undefined;
   private roundTrips = 0;
   private keptSuccess = 0;
@@ -104,6 +109,11 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
       pollIntervalMs: this.options.waitPollIntervalMs,
     });
     this.chords = new ChordStore(this.primary, this.keys, this.options.ttlMs);
+    this.revokes = new RedisRevokeStore(
+      this.primary,
+      () => openClient(this.options.primary, `${connectionName}:revokes`),
+      revokeKeys(this.options.globalKeyPrefix),
+    );
     if (this.options.batchStores) {
       this.batcher = new TickBatcher((items) => this.storeBatch(items), this.options.maxBatchSize);
     }
@@ -237,6 +247,22 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
     await this.chords.delete(groupId);
   }
 
+  /** Persists revoked ids (the fleet's revoked set, with its own expiry) and tells listening workers. */
+  async addRevoked(ids: readonly string[], ttlMs?: number): Promise<void> {
+    this.assertOpen();
+    await this.revokes.addRevoked(ids, ttlMs);
+  }
+
+  async loadRevoked(): Promise<RevokedEntry[]> {
+    this.assertOpen();
+    return this.revokes.loadRevoked();
+  }
+
+  onRevoked(listener: (ids: readonly string[]) => void, onResync?: () => void): Promise<() => Promise<void>> {
+    this.assertOpen();
+    return this.revokes.onRevoked(listener, onResync);
+  }
+
   /** Counters: subscriber connections, subscribed channels, pending waits, store round trips. */
   diagnostics(): RedisBackendDiagnostics {
     return {
@@ -252,6 +278,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
     this.closed = true;
     await this.batcher?.drain();
     await this.hub.close();
+    await this.revokes.close();
     await Promise.all([
       closeClient(this.primary),
       this.reader !== this.primary ? closeClient(this.reader) : null,

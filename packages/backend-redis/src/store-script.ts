@@ -1,19 +1,23 @@
 import type { Redis } from 'ioredis';
 
 /**
- * Celery's `_store_result` for one key: read the current meta and keep it if it is a SUCCESS,
- * else write with a TTL (SETEX, PSETEX for sub-second TTLs) or without one (SET) and PUBLISH the
- * same text on the channel named after the key. Returns 1 when written, 0 when a SUCCESS was kept.
+ * Celery's `_store_result` for one key, with every ready state final: read the current meta and
+ * keep it if it is SUCCESS, FAILURE or REVOKED (so nothing stores over a result a caller may
+ * already have been given, e.g. a SUCCESS over a REVOKED after a terminate), else write with a TTL
+ * (SETEX, PSETEX for sub-second TTLs) or without one (SET) and PUBLISH the same text on the channel
+ * named after the key. Returns 1 when written, 0 when a ready state was kept.
  */
 const STORE_ONE = `
+local ready = { SUCCESS = true, FAILURE = true, REVOKED = true }
 local function store_one(key, json, ttl)
   local current = redis.call('GET', key)
   if current then
     local ok, meta = pcall(cjson.decode, current)
     if ok then
-      if type(meta) == 'table' and meta['status'] == 'SUCCESS' then return 0 end
-    elseif string.find(current, '"status"%s*:%s*"SUCCESS"') then
-      return 0
+      if type(meta) == 'table' and ready[meta['status']] then return 0 end
+    else
+      local status = string.match(current, '"status"%s*:%s*"(%u+)"')
+      if status and ready[status] then return 0 end
     end
   end
   ttl = tonumber(ttl)

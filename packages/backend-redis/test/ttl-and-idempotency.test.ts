@@ -84,11 +84,17 @@ describe.skipIf(!up)('TTL, persist mode and idempotent stores', () => {
     expect(await raw().get(key)).toBe(python);
   });
 
-  it('lets a FAILURE be replaced by a later SUCCESS (a retried task that then succeeds)', async () => {
+  it('keeps a FAILURE or REVOKED: ready states are final (a retry stores RETRY, never FAILURE)', async () => {
     const b = backend();
     const id = randomUUID();
-    await b.store(buildMeta(TaskState.FAILURE, id, new Error('first attempt')));
-    await b.store(buildMeta(TaskState.SUCCESS, id, 'ok'));
-    expect((await b.get(id))?.result).toBe('ok');
+    await b.store(buildMeta(TaskState.RETRY, id, new Error('first attempt')));
+    await b.store(buildMeta(TaskState.FAILURE, id, new Error('second attempt')));
+    await b.store(buildMeta(TaskState.SUCCESS, id, 'abandoned attempt finished late'));
+    expect((await b.get(id))?.status).toBe('FAILURE');
+    const key = `celery-task-meta-${randomUUID()}`;
+    const python = `{"status": "REVOKED", "result": {"exc_type": "TaskRevokedError", "exc_message": ["terminated"], "exc_module": "celery.exceptions"}, "traceback": null, "children": [], "date_done": null, "task_id": "x"}`;
+    await raw().set(key, python);
+    await b.store(buildMeta(TaskState.SUCCESS, key.slice('celery-task-meta-'.length), 'late'));
+    expect(await raw().get(key)).toBe(python);
   });
 });

@@ -127,11 +127,11 @@ export class TimeLimitExceeded extends CeleriacError {
   }
 }
 
-/** The task was revoked or expired before it ran. Same name as Celery's exception. */
+/** Revoked or expired before it ran, or terminated while running. Same name as Celery's exception. */
 export class TaskRevokedError extends CeleriacError {
   readonly code = 'TASK_REVOKED' as const;
   readonly retriable = false as const;
-  constructor(readonly reason: 'revoked' | 'expired') {
+  constructor(readonly reason: 'revoked' | 'expired' | 'terminated') {
     super(msg('TASK_REVOKED', reason));
   }
 }

@@ -13,7 +13,7 @@ import {
   MemoryControlBus,
   MemoryControlTransport,
 } from '../src/producer/index.js';
-import { createWorker, implement, serveControl, type Worker } from '../src/worker/index.js';
+import { createWorker, implement, type Worker } from '../src/worker/index.js';
 
 const request = (method: string, args: Record<string, unknown> = {}, extra: object = {}) => ({
   method,
@@ -180,10 +180,16 @@ describe('control over the in-memory transport', () => {
     const tasks = [implement(add, ({ x }) => x + 1)];
     const broker = new MemoryBroker();
     const backend = new MemoryResultBackend();
-    const worker = createWorker({ broker, backend, tasks, hostname: 'unit@host', concurrency: 2 });
+    const worker = createWorker({
+      broker,
+      backend,
+      tasks,
+      hostname: 'unit@host',
+      concurrency: 2,
+      control: new MemoryControlTransport(bus),
+    });
     workers.push(worker);
     await worker.start();
-    await serveControl(worker, new MemoryControlTransport(bus), { tasks, backend });
     const control = createControlClient(new MemoryControlTransport(bus), { timeoutMs: 200 });
     expect(await control.ping()).toEqual({ 'unit@host': { ok: 'pong' } });
     expect(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MemoryBroker, MemoryResultBackend } from '@celeriac/core';
 import type { ControlTransport } from '@celeriac/core/adapter';
 import { type ControlClient, createClient, createControlClient } from '@celeriac/core/producer';
-import { type ControlNode, createWorker, serveControl, type Worker } from '@celeriac/core/worker';
+import { createWorker, type Worker } from '@celeriac/core/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newProbe, runtimeContracts, runtimeImplementations } from './runtime-fixtures.js';
 import { uniqueName, waitFor } from './wait-for.js';
@@ -39,6 +39,7 @@ export function describeControlTransport(name: string, options: ControlTransport
       const backend = new MemoryResultBackend();
       const probe = newProbe();
       const tasks = runtimeImplementations(contracts, probe);
+      const transport = options.create(namespace);
       const worker: Worker = createWorker({
         broker,
         backend,
@@ -46,16 +47,14 @@ export function describeControlTransport(name: string, options: ControlTransport
         queues: [queue],
         concurrency: 2,
         hostname,
+        control: transport,
       });
       await worker.start();
-      const transport = options.create(namespace);
-      const node: ControlNode = await serveControl(worker, transport, { tasks, backend });
       cleanups.push(async () => {
-        await node.stop();
         await worker.stop({ graceMs: 100 });
         await transport.close();
       });
-      return { worker, node, broker, backend, contracts, probe, queue };
+      return { worker, broker, backend, contracts, probe, queue };
     };
     const startClient = (namespace: string): ControlClient => {
       const client = createControlClient(options.create(namespace), { timeoutMs });
@@ -146,13 +145,13 @@ export function describeControlTransport(name: string, options: ControlTransport
       expect(probe.calls.has(id)).toBe(false);
     });
 
-    it('a stopped node no longer answers', async () => {
+    it('a stopped worker no longer answers', async () => {
       const ns = uniqueName('ns');
       const host = `f-${randomUUID().slice(0, 6)}@suite`;
-      const { node } = await startNode(ns, host);
+      const { worker } = await startNode(ns, host);
       const client = startClient(ns);
       expect(await client.ping({ destination: [host] })).toEqual({ [host]: { ok: 'pong' } });
-      await node.stop();
+      await worker.stop({ graceMs: 100 });
       expect(await client.ping({ destination: [host], timeoutMs: 500 })).toEqual({});
     });
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type BackendCapabilities, type ResultBackend, ResultTimeoutError, TaskState } from '@celeriac/core';
-import { buildMeta, type ChordJoin, hasChordJoin } from '@celeriac/core/adapter';
+import { buildMeta, type ChordJoin, hasChordJoin, hasRevokeStore } from '@celeriac/core/adapter';
 import type { ScheduleLock } from '@celeriac/core/producer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from './wait-for.js';
@@ -85,6 +85,34 @@ export function describeResultBackend<B extends ResultBackend>(
       await b.store(buildMeta(TaskState.FAILURE, id, new Error('late duplicate')));
       expect((await b.get(id))?.status).toBe('SUCCESS');
       expect((await b.get(id))?.result).toBe(1);
+    });
+
+    it('keeps every ready state: nothing stores over a REVOKED or a FAILURE', async () => {
+      const b = await backend();
+      const revoked = randomUUID();
+      const failed = randomUUID();
+      await b.store(buildMeta(TaskState.REVOKED, revoked, new Error('terminated')));
+      await b.store(buildMeta(TaskState.SUCCESS, revoked, 'finished anyway'));
+      await b.store(buildMeta(TaskState.FAILURE, failed, new Error('first')));
+      await b.store(buildMeta(TaskState.SUCCESS, failed, 'late duplicate'));
+      expect((await b.get(revoked))?.status).toBe('REVOKED');
+      expect((await b.get(failed))?.status).toBe('FAILURE');
+    });
+
+    it('keeps revokes when it has a revoke store: persisted, announced, expiring on their own', async (ctx) => {
+      const b = await backend();
+      if (!hasRevokeStore(b)) return ctx.skip();
+      const heard: string[] = [];
+      const stop = await b.onRevoked((ids) => heard.push(...ids));
+      const [kept, brief] = [randomUUID(), randomUUID()];
+      await b.addRevoked([kept]);
+      await b.addRevoked([brief], 50);
+      await sleep(100);
+      const ids = (await b.loadRevoked()).map((e) => e.id);
+      expect(ids).toContain(kept);
+      expect(ids).not.toContain(brief);
+      expect(heard).toEqual(expect.arrayContaining([kept, brief]));
+      await stop();
     });
 
     it('reads many results at once, in order', async () => {

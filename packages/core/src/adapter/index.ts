@@ -35,6 +35,14 @@ export {
   mailboxNames,
   parseControlRequest,
 } from '../control/protocol.js';
+export {
+  DEFAULT_REVOKE_TTL_MS,
+  DEFAULT_REVOKES_MAX,
+  hasRevokeStore,
+  MemoryRevokeStore,
+  type RevokedEntry,
+  type RevokeStore,
+} from '../control/revoke-store.js';
 export type {
   CollectOptions,
   ControlBrokerInfo,

@@ -1,3 +1,4 @@
+import { MemoryRevokeStore, type RevokedEntry, type RevokeStore } from '../control/revoke-store.js';
 import { ClosedError, ResultTimeoutError } from '../errors.js';
 import { decodeJson, encodeJson } from '../json-codec.js';
 import type { ScheduleLock } from '../producer/scheduler.js';
@@ -9,7 +10,6 @@ import {
   type ResultBackend,
   type ResultMeta,
   type StoreOptions,
-  TaskState,
   type WaitOptions,
 } from '../result-backend.js';
 
@@ -35,15 +35,16 @@ interface Stored {
 /**
  * An in-memory result backend with push-based waits, TTLs and an atomic chord join. Results are
  * stored serialised, so readers never share objects with writers. It is also a {@link ScheduleLock}
- * for schedulers in the same process.
+ * for schedulers in the same process, and keeps the fleet's persisted revokes ({@link RevokeStore}).
  */
-export class MemoryResultBackend implements ResultBackend, ChordJoin, ScheduleLock {
+export class MemoryResultBackend implements ResultBackend, ChordJoin, ScheduleLock, RevokeStore {
   readonly name = 'memory';
   readonly capabilities = memoryBackendCapabilities;
   private readonly results = new Map<string, Stored>();
   private readonly waiters = new Map<string, Set<(meta: ResultMeta) => void>>();
   private readonly chords = new Map<string, { size: number | null; parts: Map<number, ChordPart> }>();
   private readonly ttlMs: number;
+  private readonly revokes = new MemoryRevokeStore();
   private closed = false;
 
   constructor(options: MemoryResultBackendOptions = {}) {
@@ -62,8 +63,10 @@ export class MemoryResultBackend implements ResultBackend, ChordJoin, ScheduleLo
 
   async store(meta: ResultMeta, options: StoreOptions = {}): Promise<void> {
     if (this.closed) throw new ClosedError('memory result backend');
-    // Never overwrite a SUCCESS: a redelivered task must not corrupt a finished result.
-    if (this.read(meta.task_id)?.status === TaskState.SUCCESS) return;
+    // Ready states are final: a redelivered or terminated task must not change a result a caller
+    // may already have been given (a SUCCESS over a REVOKED, a FAILURE over a SUCCESS).
+    const current = this.read(meta.task_id)?.status;
+    if (current !== undefined && READY_STATES.has(current)) return;
     const ttl = options.ttlMs ?? this.ttlMs;
     this.results.set(meta.task_id, {
       json: encodeJson(meta),
@@ -168,6 +171,18 @@ export class MemoryResultBackend implements ResultBackend, ChordJoin, ScheduleLo
   /** Whether `close()` was called: a closed backend is never handed out again by the URL loaders. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  addRevoked(ids: readonly string[], ttlMs?: number): Promise<void> {
+    return this.revokes.addRevoked(ids, ttlMs);
+  }
+
+  loadRevoked(): Promise<RevokedEntry[]> {
+    return this.revokes.loadRevoked();
+  }
+
+  onRevoked(listener: (ids: readonly string[]) => void): Promise<() => Promise<void>> {
+    return this.revokes.onRevoked(listener);
   }
 
   async close(): Promise<void> {

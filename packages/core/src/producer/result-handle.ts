@@ -1,3 +1,4 @@
+import { hasRevokeStore } from '../control/revoke-store.js';
 import { ConfigError, RemoteTaskError } from '../errors.js';
 import { READY_STATES, type ResultBackend, type ResultMeta, TaskState } from '../result-backend.js';
 import { buildMeta, fromExceptionInfo } from '../result-meta.js';
@@ -73,6 +74,8 @@ export function createHandle<TOutput>(
     },
     async revoke() {
       const b = requireBackend(backend);
+      // The fleet's revoked set first: workers that hold it skip the task without reading its state.
+      if (hasRevokeStore(b)) await b.addRevoked([id]);
       const meta = await b.get(id);
       if (meta && READY_STATES.has(meta.status)) return;
       await b.store(

@@ -4,10 +4,10 @@
  * @packageDocumentation
  */
 
+export type { OutgoingMessage } from '../broker.js';
 export { MemoryControlBus, MemoryControlTransport } from '../control/memory-transport.js';
 export { type ControlNode, type ControlNodeOptions, startControlNode } from '../control/node.js';
 export { RevokedSet, type RevokedSetOptions } from '../control/revoked-set.js';
-export { type ServeControlOptions, serveControl, type TaskEventsSwitch } from '../control/serve-control.js';
 export type {
   ControlRequestInfo,
   ControlRevokeOptions,
@@ -17,6 +17,7 @@ export type {
   ControlTimeLimits,
 } from '../control/target.js';
 export type { ControlTransport } from '../control/transport.js';
+export type { PublishNext } from '../producer/client-interceptor.js';
 export {
   type CeleryEvent,
   type CeleryEventOptions,
@@ -34,3 +35,4 @@ export {
   type WorkerStats,
 } from './worker.js';
 export type { TaskEventMap, TaskEventName } from './worker-events.js';
+export type { ExecuteNext, WorkerInterceptor } from './worker-interceptor.js';

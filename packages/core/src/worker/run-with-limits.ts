@@ -4,7 +4,12 @@ import { TimeLimitExceeded } from '../errors.js';
 export type RunOutcome =
   | { readonly kind: 'returned'; readonly value: unknown }
   | { readonly kind: 'threw'; readonly error: unknown }
-  | { readonly kind: 'hard-limit'; readonly error: TimeLimitExceeded };
+  | {
+      readonly kind: 'hard-limit';
+      readonly error: TimeLimitExceeded;
+      /** Settles when the abandoned handler really ends (it cannot be killed). */
+      readonly settled: Promise<void>;
+    };
 
 /** Soft and hard limits for one run, in ms (undefined = none). */
 export interface RunLimits {
@@ -23,7 +28,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /**
  * Runs `fn` with a soft limit (aborts the signal so the handler can clean up) and a hard limit
  * (stops waiting for it and reports `TimeLimitExceeded`). A JS promise cannot be killed: past the
- * hard limit the handler is abandoned, and its slot is given back.
+ * hard limit the handler is abandoned, and `settled` tells when it really ended, so the caller can
+ * keep its slot until then.
  *
  * `fn` gets the signal through a getter: the AbortController (and its listener on `external`) is
  * only made for handlers that ask for it, which most never do, and an abort that came first is
@@ -36,6 +42,7 @@ export function runWithLimits(
   fn: (signal: () => AbortSignal) => unknown,
   limits: RunLimits,
   external: AbortSignal,
+  onAbortable?: (abort: (reason: unknown) => void) => void,
 ): RunOutcome | Promise<RunOutcome> {
   let controller: AbortController | undefined;
   let abortedWith: { reason: unknown } | undefined;
@@ -44,6 +51,8 @@ export function runWithLimits(
     abortedWith = { reason };
     controller?.abort(reason);
   };
+  // Who else may abort this run (a terminate): handed the same closure, nothing allocated.
+  onAbortable?.(abort);
   const onExternal = () => abort(external.reason);
   const signal = (): AbortSignal => {
     if (!controller) {
@@ -92,7 +101,7 @@ export function runWithLimits(
       setTimeout(() => {
         const error = new TimeLimitExceeded(hardMs);
         abort(error);
-        resolve({ kind: 'hard-limit', error });
+        resolve({ kind: 'hard-limit', error, settled: run.then(() => undefined) });
       }, hardMs),
     );
   });

@@ -1,5 +1,6 @@
 import type { Broker } from '../broker.js';
 import type { RetryPolicy } from '../contract.js';
+import type { RunnerControl } from '../control/worker-control.js';
 import type { Publisher } from '../producer/client-interceptor.js';
 import type { ResultBackend, ResultMeta } from '../result-backend.js';
 import type { ProgressSink } from './handler-context.js';
@@ -26,4 +27,11 @@ export interface RunnerDeps {
   readonly getMeta: (id: string) => Promise<ResultMeta | null>;
   /** Where handlers' `ctx.progress` goes: made once per worker by `progressSink`. */
   readonly progress: ProgressSink;
+  /** The worker's control plane (revoked set, running tasks, limit overrides), when it has one. */
+  readonly control: RunnerControl | undefined;
+  /**
+   * Ids whose attempt passed its hard limit but still runs: a copy arriving meanwhile waits, so one
+   * worker never runs two attempts of a task at once. Empty unless a hard limit fired.
+   */
+  readonly abandoned: Set<string>;
 }

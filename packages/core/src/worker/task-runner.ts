@@ -1,5 +1,6 @@
-import type { Delivery } from '../broker.js';
+import type { Delivery, TaskDelivery } from '../broker.js';
 import { TaskState } from '../result-backend.js';
+import type { TaskImplementation } from './implement.js';
 import { storeState } from './outcome-store.js';
 import type { RunnerDeps } from './runner-deps.js';
 import {
@@ -9,6 +10,8 @@ import {
   rejectUnregistered,
   skipExpired,
   skipFinishedOrRevoked,
+  skipRevoked,
+  waitForAbandoned,
 } from './steps/admission.js';
 import { parseInput, rejectInvalidInput } from './steps/parse-input.js';
 import { markStarted, runHandler } from './steps/run-handler.js';
@@ -52,9 +55,12 @@ export async function processDelivery(
   if (poison) return poison;
   const impl = deps.registry.get(name);
   if (!impl) return rejectUnregistered(d, deps);
-  const skipped = skipExpired(d, deps) ?? deferEarly(d, deps);
+  const skipped =
+    skipRevoked(d, deps) ?? waitForAbandoned(d, deps) ?? skipExpired(d, deps) ?? deferEarly(d, deps);
   if (skipped) return skipped;
-  if (deps.backend) {
+  // A worker that holds the fleet's revoked set reads a task's state only for a redelivery (was it
+  // finished before a crash?); otherwise every task pays the read, to honour stored revokes.
+  if (deps.backend && (d.deliveryCount > 1 || !deps.control?.revokesKnown)) {
     const finished = skipFinishedOrRevoked(d, await deps.getMeta(id), deps);
     if (finished) return finished;
   }
@@ -74,9 +80,13 @@ export async function processDelivery(
   // A sync handler's outcome comes back as is: awaiting it would only cost a microtask.
   const outcome = ran instanceof Promise ? await ran : ran;
   const runtimeMs = performance.now() - started;
-  handled();
+  // An attempt abandoned at its hard limit keeps its slot until it really ends.
+  if (outcome.kind !== 'hard-limit') handled();
   if (startedWrite) await startedWrite;
 
+  // Terminated by a revoke: REVOKED is stored already, and nothing is stored over it.
+  if (deps.control?.terminated(id)) return finishTerminated(d, deps);
+  if (outcome.kind === 'hard-limit') return storeAbandoned(d, impl, outcome, runtimeMs, deps, handled);
   if (outcome.kind !== 'returned') {
     // Interrupted by shutdown, not failed: put it back for another worker.
     if (deps.shutdown.aborted) return d.requeue();
@@ -97,4 +107,34 @@ export async function processDelivery(
   if (chord) await chord;
   await d.ack();
   deps.events.emit('task-succeeded', { uuid: id, name, result, runtimeMs });
+}
+
+async function finishTerminated(d: TaskDelivery, deps: RunnerDeps): Promise<void> {
+  const { id, task: name } = d.message.headers;
+  await d.ack();
+  deps.events.emit('task-revoked', { uuid: id, name, expired: false });
+}
+
+/**
+ * Past its hard limit: the outcome (retry or FAILURE) is stored at once, but the slot stays taken,
+ * and a copy of the task arriving meanwhile waits, until the abandoned handler really ends.
+ */
+async function storeAbandoned(
+  d: TaskDelivery,
+  impl: TaskImplementation,
+  outcome: { error: unknown; settled: Promise<void> },
+  runtimeMs: number,
+  deps: RunnerDeps,
+  handled: () => void,
+): Promise<void> {
+  const { id } = d.message.headers;
+  deps.abandoned.add(id);
+  try {
+    if (deps.shutdown.aborted) await d.requeue();
+    else await storeFailure(d, impl, outcome.error, runtimeMs, deps);
+  } finally {
+    await outcome.settled;
+    deps.abandoned.delete(id);
+    handled();
+  }
 }

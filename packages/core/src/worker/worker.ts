@@ -3,6 +3,9 @@ import { hostname as osHostname } from 'node:os';
 import { TickBatcher } from '../adapter/tick-batcher.js';
 import type { Broker, Consumer, Delivery } from '../broker.js';
 import type { RetryPolicy } from '../contract.js';
+import { hasRevokeStore } from '../control/revoke-store.js';
+import type { ControlTransport } from '../control/transport.js';
+import { WorkerControl } from '../control/worker-control.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_QUEUE } from '../message.js';
 import { interceptPublishes } from '../producer/client-interceptor.js';
@@ -66,6 +69,12 @@ export interface WorkerOptions {
    * callbacks, chain steps), first one outermost. Composed once; none costs nothing. @default none
    */
   readonly interceptors?: readonly WorkerInterceptor[];
+  /**
+   * Answer Celery's remote control over this transport (an adapter's `createControlTransport`):
+   * `celery inspect`/`celery control`, Python's `app.control`, Flower, Celeriac's control client.
+   * Also lets `revoke(…, { terminate: true })` abort running handlers. @default none
+   */
+  readonly control?: ControlTransport;
 }
 
 /** Counters for monitoring. */
@@ -129,6 +138,10 @@ export function createWorker(options: WorkerOptions): Worker {
   let finishing = 0;
   let stopping: Promise<void> | undefined;
   let autoscaleTimer: NodeJS.Timeout | undefined;
+  // Mutable: remote control's `autoscale` changes the range.
+  let autoscaleRange = options.autoscale
+    ? { min: options.autoscale.min, max: options.autoscale.max }
+    : undefined;
   const backlog: Delivery[] = [];
   const idleWaiters: (() => void)[] = [];
   const counts = { processed: 0, succeeded: 0, failed: 0, retried: 0, rejected: 0 };
@@ -147,6 +160,27 @@ export function createWorker(options: WorkerOptions): Worker {
       )
     : undefined;
   const getMeta = reads ? (id: string) => reads.push(id) : async () => null;
+  // The control plane: the fleet's revoked set (from a backend that keeps one), and remote control.
+  const control =
+    options.control || hasRevokeStore(backend)
+      ? new WorkerControl({
+          hostname,
+          queues,
+          registry,
+          backend,
+          transport: options.control,
+          prefetch: extra,
+          stats: () => worker.stats(),
+          backlog: () => backlog,
+          setConcurrency: (n) => worker.setConcurrency(n),
+          autoscale: () => autoscaleRange,
+          setAutoscale: (range) => {
+            autoscaleRange = range;
+          },
+          stop: () => worker.stop(),
+          onError: (error) => events.emit('worker-error', { error }),
+        })
+      : undefined;
   const deps: RunnerDeps = {
     broker: options.broker,
     publisher: interceptPublishes(options.broker, options.interceptors),
@@ -161,6 +195,8 @@ export function createWorker(options: WorkerOptions): Worker {
     shutdown: shutdown.signal,
     getMeta,
     progress: progressSink({ backend }),
+    control,
+    abandoned: new Set<string>(),
   };
 
   const startNext = () => {
@@ -186,6 +222,7 @@ export function createWorker(options: WorkerOptions): Worker {
     };
     const done = () => {
       counts.processed++;
+      if (control && d.kind === 'task') control.ended(d.message.headers.id);
       if (released) finishing--;
       else release();
       if (active === 0 && finishing === 0) for (const w of idleWaiters.splice(0)) w();
@@ -220,7 +257,7 @@ export function createWorker(options: WorkerOptions): Worker {
     });
 
   const autoscaleTick = async () => {
-    const a = options.autoscale;
+    const a = autoscaleRange;
     if (!a || !consumer || stopping) return;
     try {
       const depth = (await Promise.all(queues.map((q) => options.broker.depth(q)))).reduce(
@@ -244,6 +281,8 @@ export function createWorker(options: WorkerOptions): Worker {
     queues,
     async start() {
       if (consumer) return;
+      // Revokes known before the first delivery, so none of them runs.
+      await control?.start();
       consumer = await options.broker.consume({
         queues,
         prefetch: concurrency + extra,
@@ -282,6 +321,7 @@ export function createWorker(options: WorkerOptions): Worker {
         }
         // Closing returns anything still unsettled to the queue, so nothing is lost.
         await consumer?.close();
+        await control?.stop().catch((error: unknown) => events.emit('worker-error', { error }));
         events.emit('worker-offline', { hostname });
       })();
       return stopping;

@@ -13,6 +13,8 @@ import type { RunnerDeps } from '../runner-deps.js';
  * trip and a redelivery to save less than that.
  */
 const ETA_DUE_WITHIN_MS = 5;
+/** How long a copy of a task waits while an abandoned attempt of it still runs on this worker. */
+const ABANDONED_RETRY_MS = 1000;
 
 /** A delivery that did not decode: dead-lettered with the decoder's reason. */
 export async function rejectMalformed(d: MalformedDelivery, deps: RunnerDeps): Promise<void> {
@@ -41,6 +43,32 @@ export function rejectUnregistered(d: TaskDelivery, deps: RunnerDeps): Promise<v
     exc_module: 'celery.exceptions',
   };
   return rejectDelivery(deps, d, 'TASK_NOT_REGISTERED', info);
+}
+
+/** In the worker's revoked set (a broadcast, a handle's revoke, the store): REVOKED, acknowledged, never run. */
+export function skipRevoked(d: TaskDelivery, deps: RunnerDeps): Promise<void> | undefined {
+  if (!deps.control?.isRevoked(d.message.headers.id)) return undefined;
+  return revokeRevoked(d, deps);
+}
+
+async function revokeRevoked(d: TaskDelivery, deps: RunnerDeps): Promise<void> {
+  const { id, task: name } = d.message.headers;
+  await storeState(deps, d.message, TaskState.REVOKED, {
+    exc_type: 'TaskRevokedError',
+    exc_message: ['revoked'],
+    exc_module: 'celery.exceptions',
+  });
+  await d.ack();
+  deps.events.emit('task-revoked', { uuid: id, name, expired: false });
+}
+
+/**
+ * Another attempt of the same task still runs here, abandoned at its hard limit: this copy (a
+ * retry) comes back later, so one worker never runs two attempts of a task at once.
+ */
+export function waitForAbandoned(d: TaskDelivery, deps: RunnerDeps): Promise<void> | undefined {
+  if (deps.abandoned.size === 0 || !deps.abandoned.has(d.message.headers.id)) return undefined;
+  return d.requeue(deps.broker.capabilities.delay ? { delayMs: ABANDONED_RETRY_MS } : undefined);
 }
 
 /** Past its `expires`: stored REVOKED (expired) and acknowledged, never run. */

@@ -43,15 +43,19 @@ export function runHandler(
   const [hardSeconds, softSeconds] = message.headers.timelimit;
   const { defaults } = impl.contract;
   const execute = deps.execute;
+  const control = deps.control;
+  // The message's limits first, then those `time_limit` set on this worker, then the contract's.
+  const own = control?.limitsFor(message.headers.task);
   return runWithLimits(
     (signal) => {
       const ctx = new HandlerContext(message, d, signal, deps.progress);
       return execute ? execute(impl, input, ctx) : impl.handler(input as never, ctx);
     },
     {
-      softMs: secondsToMs(softSeconds) ?? defaults.softTimeoutMs,
-      hardMs: secondsToMs(hardSeconds) ?? defaults.timeoutMs,
+      softMs: secondsToMs(softSeconds) ?? own?.softMs ?? defaults.softTimeoutMs,
+      hardMs: secondsToMs(hardSeconds) ?? own?.hardMs ?? defaults.timeoutMs,
     },
     deps.shutdown,
+    control ? (abort) => control.started(d, abort) : undefined,
   );
 }
