@@ -3,6 +3,8 @@
  *
  * @packageDocumentation
  */
+
+export type { OutgoingMessage } from '../broker.js';
 export {
   type CommandReply,
   type ControlCallOptions,
@@ -18,6 +20,7 @@ export { MemoryControlBus, MemoryControlTransport } from '../control/memory-tran
 export type { ControlTransport } from '../control/transport.js';
 export { type ChainOutput, type SignatureOptions, signature, type TypedSignature } from './canvas.js';
 export { type Client, type ClientOptions, createClient, type UntypedCall } from './client.js';
+export type { ClientInterceptor, PublishNext } from './client-interceptor.js';
 export type { EnqueueOptions } from './enqueue-options.js';
 export type { ResultOptions, TaskHandle, TaskStatus } from './result-handle.js';
 export {
