@@ -23,4 +23,7 @@ bootstrap() {
   ensure_pnpm
   (cd "$REPO_ROOT" && "${PNPM[@]}" install --frozen-lockfile --reporter=silent) >&2
   (cd "$REPO_ROOT" && "${PNPM[@]}" exec turbo run build --output-logs=errors-only) >&2
+  # pnpm links a workspace package's bin only if its file existed at install time, and dist/ is
+  # built after install: a second, offline install links celeriac, celeriac-worker and celeriac-demo.
+  (cd "$REPO_ROOT" && "${PNPM[@]}" install --frozen-lockfile --offline --reporter=silent) >&2
 }
