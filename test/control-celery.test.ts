@@ -4,7 +4,7 @@ import { createClient } from '@celeriac/core/producer';
 import { createWorker, type Worker } from '@celeriac/core/worker';
 import { sleep as sleepTask } from '@celeriac/demo-tasks';
 import { demoTasks } from '@celeriac/demo-tasks/tasks';
-import { requireCelery, requireService } from '@celeriac/test-services';
+import { freePort, requireCelery, requireService } from '@celeriac/test-services';
 import { uniqueName, waitFor } from '@celeriac/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,6 +14,7 @@ import {
   pythonControl,
   pythonControlTimed,
   pythonInspectAll,
+  startFlower,
 } from './control-helpers.js';
 
 const redisUrl = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -258,5 +259,33 @@ describe.each(setups)('Celery remote control of a TypeScript worker on $name', (
       expect(await free.result({ timeoutMs: 10_000 })).toBe(600);
     },
     60_000,
+  );
+
+  it.skipIf(!setup.up || !python)(
+    "Flower shows the TypeScript worker's registered tasks and revokes a running task through its REST API",
+    async () => {
+      const flower = await startFlower(env, await freePort());
+      try {
+        const workers = (await (
+          await fetch(`${flower.url}/api/workers?refresh=1&workername=${encodeURIComponent(node)}`)
+        ).json()) as Record<string, Record<string, unknown>>;
+        expect(workers[node]?.registered).toEqual(['demo.add', 'demo.echo', 'demo.fail', 'demo.sleep']);
+        expect(workers[node]?.stats).toMatchObject({ pool: { 'max-concurrency': 3 } });
+        expect(workers[node]?.active_queues).toEqual([expect.objectContaining({ name: queue })]);
+
+        const handle = await client.enqueue(sleepTask, { ms: 30_000 }, { queue });
+        await waitFor(() => worker.stats().active === 2, { what: 'the 30 s task to start' });
+        const response = await fetch(`${flower.url}/api/task/revoke/${handle.id}?terminate=true`, {
+          method: 'POST',
+        });
+        expect(await response.json()).toEqual({ message: `Revoked '${handle.id}'` });
+        const error = await handle.result({ timeoutMs: 10_000 }).catch((e: unknown) => e);
+        expect(error).toMatchObject({ remote: expect.objectContaining({ excType: 'TaskRevokedError' }) });
+        expect((await backend.get(handle.id))?.status).toBe('REVOKED');
+      } finally {
+        await flower.stop();
+      }
+    },
+    90_000,
   );
 });

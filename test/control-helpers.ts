@@ -1,6 +1,7 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { waitFor } from '@celeriac/testkit';
 
 const exec = promisify(execFile);
 const here = fileURLToPath(new URL('./interop/', import.meta.url));
@@ -78,4 +79,50 @@ export async function pythonControlTimed(
     replies: Record<string, unknown>[];
   };
   return { sentAt: out.sent * 1000, replies: out.replies };
+}
+
+/** A Flower server of the test's own, on the test's broker and control namespace. */
+export interface RunningFlower {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `celery -A ctl_app flower` (its REST API open without auth) and waits until it answers. */
+export async function startFlower(c: CeleryControlEnv, port: number): Promise<RunningFlower> {
+  const child = spawn(
+    c.python,
+    [
+      '-m',
+      'celery',
+      '-A',
+      'ctl_app',
+      'flower',
+      `--port=${port}`,
+      '--address=127.0.0.1',
+      '--inspect_timeout=3000',
+    ],
+    { cwd: here, env: { ...env(c), FLOWER_UNAUTHENTICATED_API: 'true' }, stdio: 'ignore' },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`flower exited with ${child.exitCode}`);
+        return fetch(`${url}/healthcheck`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      { timeoutMs: 30_000, what: 'Flower to answer' },
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, stop };
 }
