@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RedisResultBackend } from '@celeriac/backend-redis';
@@ -18,9 +18,24 @@ import { type ChaosTarget, repoRoot } from './target.js';
 
 const config = chaosConfig;
 
-/** Builds core, the Redis backend and the adapter: the worker processes run the built packages. */
+/** Newest modification time of the files under `dir` (0 if missing). */
+function newest(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let t = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) t = Math.max(t, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return t;
+}
+
+/**
+ * Builds core, the Redis backend and the adapter: the worker processes run the built packages.
+ * Skipped when every build is newer than its sources (the three chaos files run one after another).
+ */
 function buildPackages(adapter: string): void {
   const packages = ['@celeriac/core', '@celeriac/backend-redis', adapter];
+  const dirs = packages.map((p) => join(repoRoot, 'packages', p.replace('@celeriac/', '')));
+  if (dirs.every((d) => newest(join(d, 'dist')) > newest(join(d, 'src')))) return;
   try {
     execFileSync('pnpm', [...packages.flatMap((p) => ['--filter', p]), 'build'], {
       cwd: repoRoot,
@@ -28,8 +43,7 @@ function buildPackages(adapter: string): void {
     });
   } catch (error) {
     // tsc still emits on a type error elsewhere in the tree; go on if the entry points exist.
-    const dirs = ['core', 'backend-redis', adapter.replace('@celeriac/', '')];
-    if (!dirs.every((d) => existsSync(join(repoRoot, 'packages', d, 'dist/index.js')))) throw error;
+    if (!dirs.every((d) => existsSync(join(d, 'dist/index.js')))) throw error;
   }
 }
 
@@ -218,8 +232,9 @@ export function describeChaos(options: ChaosSuiteOptions): void {
         const clean =
           result.stuckAtEnd === 0 &&
           result.scenarios.every((s) => s.lost === 0 && s.failed === 0 && s.stuck === 0);
-        // A clean run's logs are of no further use; a failed one's stay for diagnosis.
-        if (clean) rmSync(runDir, { recursive: true, force: true });
+        // A clean run's logs are of no further use (unless asked for); a failed one's stay for diagnosis.
+        if (clean && process.env.CELERIAC_CHAOS_KEEP !== '1')
+          rmSync(runDir, { recursive: true, force: true });
       },
       config.mode === 'long' ? 4 * 3_600_000 : 600_000,
     );

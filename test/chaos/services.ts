@@ -5,10 +5,14 @@ import { repoRoot } from './target.js';
 
 const run = promisify(execFile);
 
-/** Runs `scripts/services <args>` and resolves with its output. */
-export async function services(...args: string[]): Promise<string> {
+/** Runs `scripts/services <args>` (with extra environment) and resolves with its output. */
+export async function services(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<string> {
   const { stdout } = await run(`${repoRoot}scripts/services`, args, {
     cwd: repoRoot,
+    env: { ...process.env, ...env },
     timeout: 300_000,
     maxBuffer: 16 * 1024 * 1024,
   });

@@ -79,7 +79,8 @@ export function kafkaTarget(): ChaosTarget {
     },
     restartHow: 'the broker stopped with SIGTERM (controlled shutdown) and started again on its log dirs',
     restart: async () => {
-      await services('restart', 'kafka');
+      // A restart keeps the data: never the fresh data dir `up` starts with past its folder limit.
+      await services(['restart', 'kafka'], { KAFKA_MAX_PARTITION_DIRS: String(Number.MAX_SAFE_INTEGER) });
       await waitFor(() => probeTcp('127.0.0.1', Number(kafkaBrokers[0]?.split(':')[1] ?? 9092), 500), {
         timeoutMs: 120_000,
         what: 'Kafka to accept connections again',

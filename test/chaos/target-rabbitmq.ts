@@ -54,7 +54,7 @@ export function rabbitmqTarget(): ChaosTarget {
     restartHow: 'rabbitmqctl stop_app, then start_app (durable queues, persistent messages)',
     restart: async () => {
       const port = Number(new URL(AMQP_URL).port || 5672);
-      await services('rabbitmqctl', 'stop_app');
+      await services(['rabbitmqctl', 'stop_app']);
       await new Promise((r) => setTimeout(r, 1_500));
       // The CLI returns a while after the listener is back: note when connections are accepted.
       const back = waitFor(async () => ((await probeTcp('127.0.0.1', port, 500)) ? Date.now() : undefined), {
@@ -62,20 +62,14 @@ export function rabbitmqTarget(): ChaosTarget {
         intervalMs: 100,
         what: 'RabbitMQ to accept connections again',
       });
-      await services('rabbitmqctl', 'start_app');
+      await services(['rabbitmqctl', 'start_app']);
       return await back;
     },
     serverPid: async () => servicePid('rabbitmq/rabbit.pid'),
     pauseMs: 8_000,
     held: async (queue) => {
-      const out = await services(
-        'rabbitmqctl',
-        '-q',
-        'list_queues',
-        'name',
-        'messages_ready',
-        'messages_unacknowledged',
-      );
+      const columns = ['name', 'messages_ready', 'messages_unacknowledged'];
+      const out = await services(['rabbitmqctl', '-q', 'list_queues', ...columns]);
       for (const line of out.split('\n')) {
         const [name, ready, unacked] = line.trim().split(/\s+/);
         if (name === queue) return { unacked: Number(unacked), waiting: Number(ready) };
