@@ -57,9 +57,10 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery>
     this.deliveryLimit = deliveryLimit(host.settings.maxDeliveries, options.maxDeliveries);
     const queues = [...new Set(options.queues)];
     // Cluster: every queue is its own slot, so its own loop; a single server fetches all at once.
+    const limits = host.settings.deadLetters;
     this.loops = host.cluster
-      ? queues.map((q) => new FetchLoop(this, keyspaceFor(true, q), [q]))
-      : [new FetchLoop(this, keyspaceFor(false, ''), queues)];
+      ? queues.map((q) => new FetchLoop(this, keyspaceFor(true, q, limits), [q]))
+      : [new FetchLoop(this, keyspaceFor(false, '', limits), queues)];
     this.acks = new AckBatcher(host.client);
   }
 
@@ -234,10 +235,29 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery>
       reason.message,
       new Date().toISOString(),
     ];
-    return this.settle(held, 'dead-letter', () => this.settleScript(held, args));
+    return this.settle(held, 'dead-letter', () =>
+      this.settleScript(held, args, (reply) => {
+        // The list was at its cap: the oldest dead letter was dropped (and counted) for this one.
+        if (reply === 3) {
+          const { maxEntries } = this.host.settings.deadLetters;
+          this.report(
+            new BrokerError(
+              'redis',
+              `dead-letter list of ${held.queue} is at its cap of ${maxEntries}: the oldest entry was dropped (deadLettersDropped counts them)`,
+              false,
+            ),
+            'dead-letter',
+          );
+        }
+      }),
+    );
   }
 
-  private async settleScript(held: HeldDelivery, args: readonly (string | number)[]): Promise<boolean> {
+  private async settleScript(
+    held: HeldDelivery,
+    args: readonly (string | number)[],
+    onReply?: (reply: unknown) => void,
+  ): Promise<boolean> {
     const reply = await runScript(
       this.host.client,
       'celeriacSettle',
@@ -245,6 +265,7 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery>
       [held.loop.heldKey],
       args,
     );
+    onReply?.(reply);
     return reply !== 0;
   }
 

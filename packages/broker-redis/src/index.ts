@@ -14,7 +14,18 @@ export { createBroker } from './create-broker.js';
 export { decodeEnvelope, type EncodedEnvelope, encodeEnvelope } from './envelope.js';
 export { createEventReceiver, decodeEventEnvelope, RedisEventReceiver } from './event-receiver.js';
 export { createEventTransport, RedisEventTransport } from './event-transport.js';
-export { deadLetterKey, delayedKey, listKey, listKeys, PRIORITY_SEP } from './keys.js';
+export {
+  assertQueueName,
+  DEFAULT_DEAD_LETTER_LIMITS,
+  type DeadLetterLimits,
+  deadLetterKey,
+  deadLettersDroppedKey,
+  delayedKey,
+  listKey,
+  listKeys,
+  PRIORITY_SEP,
+  UNROUTABLE_QUEUE,
+} from './keys.js';
 export type { RedisBrokerOptions, RedisBrokerSettings } from './options.js';
 export {
   fromWirePriority,

@@ -1,5 +1,6 @@
 import { ConfigError } from '@celeriac/core';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
+import { DEFAULT_DEAD_LETTER_LIMITS, type DeadLetterLimits } from './keys.js';
 
 /** Options of {@link RedisBroker}. Every duration has a production default. */
 export interface RedisBrokerOptions {
@@ -48,6 +49,18 @@ export interface RedisBrokerOptions {
    * a message puts it back in the delayed store itself.) @default []
    */
   readonly etaOnlyQueues?: readonly string[];
+  /**
+   * Dead letters kept per queue. The list keeps the newest: each one over the cap drops the oldest,
+   * and `deadLettersDropped(queue)` counts how many went, so the dead-letter place stays bounded
+   * and a loss is visible. @default 10000
+   */
+  readonly deadLetterMaxEntries?: number;
+  /**
+   * Bytes of a raw message a dead letter keeps. A larger message keeps its head only; the entry's
+   * reason notes the original size, and redrive leaves it in place (it is no longer whole).
+   * @default 262144 (256 KiB)
+   */
+  readonly deadLetterMaxBytes?: number;
 }
 
 /** Resolved, validated timing and limits. */
@@ -60,6 +73,7 @@ export interface RedisBrokerSettings {
   readonly pollFallbackMs: number;
   readonly fetchBatchSize: number;
   readonly etaOnlyQueues: ReadonlySet<string>;
+  readonly deadLetters: DeadLetterLimits;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -80,6 +94,14 @@ export function resolveOptions(options: RedisBrokerOptions): RedisBrokerSettings
     pollFallbackMs: positive('pollFallbackMs', options.pollFallbackMs, 1000),
     fetchBatchSize: Math.floor(positive('fetchBatchSize', options.fetchBatchSize, 100)),
     etaOnlyQueues: new Set(options.etaOnlyQueues ?? []),
+    deadLetters: {
+      maxEntries: Math.floor(
+        positive('deadLetterMaxEntries', options.deadLetterMaxEntries, DEFAULT_DEAD_LETTER_LIMITS.maxEntries),
+      ),
+      maxBytes: Math.floor(
+        positive('deadLetterMaxBytes', options.deadLetterMaxBytes, DEFAULT_DEAD_LETTER_LIMITS.maxBytes),
+      ),
+    },
   };
   if (settings.consumerTimeoutMs < 2 * settings.heartbeatIntervalMs) {
     throw new ConfigError(

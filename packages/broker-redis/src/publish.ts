@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { BrokerError } from '@celeriac/core';
-import { type OutgoingMessage } from '@celeriac/core/adapter';
+import type { OutgoingMessage } from '@celeriac/core/adapter';
 import type { ChainableCommander } from 'ioredis';
 import { encodeEnvelope } from './envelope.js';
-import { delayedKey, type Keyspace, keyspaceFor, listKey, wakeKey } from './keys.js';
+import { assertQueueName, delayedKey, type Keyspace, keyspaceFor, listKey, wakeKey } from './keys.js';
 import { pipeScript } from './scripts.js';
 
 /** Most envelopes one LPUSH carries. */
@@ -81,6 +81,7 @@ export function batchByQueue(
   const { maxBytes } = limits;
   for (const original of messages) {
     const etaOnly = limits.etaOnlyQueues.has(original.queue) && (original.delayMs ?? 0) > 0;
+    assertQueueName(cluster, original.queue);
     const item = etaOnly ? withEtaHeader(original) : original;
     const { raw, step } = encodeEnvelope(item.queue, item.message);
     checkSize(raw, maxBytes);

@@ -1,6 +1,6 @@
 import type { Broker, DeadLetter } from '@celeriac/core';
-import type { ConsumeOptions, Consumer, OutgoingMessage } from '@celeriac/core/adapter';
 import { ClosedError, ConfigError } from '@celeriac/core';
+import type { ConsumeOptions, Consumer, OutgoingMessage } from '@celeriac/core/adapter';
 import { redisBrokerCapabilities } from './capabilities.js';
 import { type ClientSettings, connectClient, createClient, type RedisClient } from './connection.js';
 import { RedisConsumer } from './consumer.js';
@@ -8,7 +8,7 @@ import { parseDeadLetter } from './dead-letters.js';
 import { encodeEnvelope } from './envelope.js';
 import { toCeleriacError } from './errors.js';
 import type { ConsumerHost } from './fetch-loop.js';
-import { deadLetterKey, keyspaceFor, listKey } from './keys.js';
+import { assertQueueName, deadLetterKey, deadLettersDroppedKey, keyspaceFor, listKey } from './keys.js';
 import { ListPusher } from './list-pusher.js';
 import { type RedisBrokerOptions, type RedisBrokerSettings, resolveOptions } from './options.js';
 import { batchByQueue, checkSize, execPipeline, pipePublish, singlePush } from './publish.js';
@@ -88,6 +88,7 @@ export class RedisBroker implements Broker {
     if ((message.delayMs ?? 0) > 0) return this.publishMany([message]);
     try {
       const { queue } = message;
+      assertQueueName(this.cluster, queue);
       const { raw, step } = encodeEnvelope(queue, message.message);
       checkSize(raw, this.capabilities.maxMessageBytes);
       return this.push(queue, listKey(this.cluster, queue, step), [raw]);
@@ -134,6 +135,7 @@ export class RedisBroker implements Broker {
 
   async consume(options: ConsumeOptions): Promise<Consumer> {
     if (options.queues.length === 0) throw new ConfigError('redis broker: consume needs at least one queue');
+    for (const q of options.queues) assertQueueName(this.cluster, q);
     await this.connect();
     const consumer = new RedisConsumer(this.host(), options, (c) => this.consumers.delete(c));
     this.consumers.add(consumer);
@@ -166,12 +168,17 @@ export class RedisBroker implements Broker {
     name: 'celeriacDepth' | 'celeriacPurge' | 'celeriacRedrive',
     queue: string,
   ): Promise<number> {
+    try {
+      assertQueueName(this.cluster, queue);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.call(name, async () =>
       Number(
         await runScript(
           this.client,
           name,
-          keyspaceFor(this.cluster, queue),
+          keyspaceFor(this.cluster, queue, this.settings.deadLetters),
           [listKey(this.cluster, queue, 0)],
           [queue],
         ),
@@ -198,6 +205,17 @@ export class RedisBroker implements Broker {
 
   redriveDeadLetters(queue: string): Promise<number> {
     return this.queueScript('celeriacRedrive', queue);
+  }
+
+  /**
+   * How many dead letters of `queue` were dropped, oldest first, to keep its list within
+   * `deadLetterMaxEntries`. Zero until the cap is first reached.
+   */
+  async deadLettersDropped(queue: string): Promise<number> {
+    const n = await this.call('reading dropped dead letters', () =>
+      this.client.get(deadLettersDroppedKey(this.cluster, queue)),
+    );
+    return Number(n ?? 0);
   }
 
   /** Closes every consumer (returning unsettled deliveries to their queues), then the connections. */

@@ -43,7 +43,9 @@ function frame(keyspace: Keyspace, keys: readonly string[], args: readonly Scrip
     keyspace.deliveries,
     keyspace.consumers,
   ];
-  const head = [keyspace.cluster ? '1' : '0', keyspace.heldPrefix, keyspace.queue];
+  const { maxEntries, maxBytes } = keyspace.deadLetters;
+  const flags = `${keyspace.cluster ? '1' : '0'}:${maxEntries}:${maxBytes}`;
+  const head = [flags, keyspace.heldPrefix, keyspace.queue];
   return [common.length + keys.length, ...common, ...keys, ...head, ...args];
 }
 

@@ -111,7 +111,12 @@ function repr(value: unknown): string {
   // No args at all is common (an object input travels as kwargs): skip the serialiser for it.
   if (Array.isArray(value) && value.length === 0 && !('toJSON' in value)) return '[]';
   const text = JSON.stringify(value) ?? '';
-  return text.length > 1024 ? `${text.slice(0, 1021)}...` : text;
+  if (text.length <= 1024) return text;
+  // Never cut a surrogate pair in two: the lone half would travel as a `\ud83d` escape, valid JSON
+  // that some decoders refuse (Redis's Lua cjson among them).
+  const code = text.charCodeAt(1020);
+  const end = code >= 0xd800 && code <= 0xdbff ? 1020 : 1021;
+  return `${text.slice(0, end)}...`;
 }
 
 function hasKeys(value: Record<string, unknown> | undefined): value is Record<string, unknown> {

@@ -79,10 +79,8 @@ local function fetch_messages(held, consumer, max, seq, limit, at, uniq, ttl, qu
     if count > limit then
       redis.call('HDEL', K_COUNTS, tag)
       if kombu then redis.call('HDEL', K_UNACKED, tag) end
-      redis.call('RPUSH', dead_key(q), cjson.encode({
-        queue = q, raw = raw, at = at,
-        reason = {code = 'DELIVERY_LIMIT', message = 'delivered ' .. (count - 1) .. ' times without being settled (limit ' .. limit .. ')'}
-      }))
+      dead_letter(q, raw, 'DELIVERY_LIMIT',
+        'delivered ' .. (count - 1) .. ' times without being settled (limit ' .. limit .. ')', at)
       dead = dead + 1
       return
     end

@@ -38,8 +38,8 @@ return n
 
 /**
  * Redrive: every dead letter's raw message goes back to the back of its priority list, oldest
- * first, with a fresh delivery count. Entries that are not ours stay in the dead-letter list.
- * ARGV[4] queue. Returns how many moved.
+ * first, with a fresh delivery count. Entries that are not ours, and truncated ones (only their
+ * head was kept), stay in the dead-letter list. ARGV[4] queue. Returns how many moved.
  *
  * @internal
  */
@@ -50,8 +50,9 @@ local entries = redis.call('LRANGE', dk, 0, -1)
 local kept, n = {}, 0
 for _, e in ipairs(entries) do
   local ok, t = pcall(cjson.decode, e)
-  if ok and type(t) == 'table' and type(t.raw) == 'string' then
-    local raw, step = t.raw, 0
+  if ok and type(t) == 'table' and type(t.raw) == 'string' and t.truncated ~= true then
+    local raw = t.raw
+    local step = step_of(priority_of(raw))
     local ok2, env = pcall(cjson.decode, raw)
     if ok2 and type(env) == 'table' and type(env.properties) == 'table' then
       step = step_of(env.properties.priority)

@@ -11,7 +11,8 @@ import { FETCH_FUNCTION } from './fetch.js';
  *   filled in the same round trip, as BullMQ's move-to-completed fetches the next job.
  * - `requeue`: ARGV[5] tag, [6] queue, [7] step, [8] delay ms, [9] unique token.
  * - `dead`: ARGV[5] tag, [6] queue, [7] step, [8] reason code, [9] reason message, [10] ISO time.
- * Single-tag ops return 1 when done, 0 when not held, 2 when held but the message had vanished.
+ * Single-tag ops return 1 when done, 0 when not held, 2 when held but the message had vanished,
+ * 3 when dead-lettered and older dead letters were dropped (see `dead_letter` in the prelude).
  *
  * @internal
  */
@@ -59,9 +60,8 @@ if op == 'requeue' then
 end
 if op == 'dead' then
   redis.call('HDEL', K_COUNTS, tag)
-  redis.call('RPUSH', dead_key(q), cjson.encode({
-    queue = q, raw = raw, at = ARGV[10], reason = {code = ARGV[8], message = ARGV[9]}
-  }))
+  -- 3: done, and the oldest dead letters were dropped to keep the list within its cap.
+  if dead_letter(q, raw, ARGV[8], ARGV[9], ARGV[10]) > 0 then return 3 end
   return 1
 end
 return redis.error_reply('unknown settle op ' .. tostring(op))
