@@ -1,6 +1,7 @@
 import { requireCelery, requireService } from '@celeriac/test-services';
 import { describeEventTransport, testHeartbeat, uniqueName, waitFor } from '@celeriac/testkit';
 import { describe, expect, it } from 'vitest';
+import { createEventReceiver } from '../src/event-receiver.js';
 import { createEventTransport } from '../src/event-transport.js';
 import { AMQP_URL, rawConnection } from './support.js';
 
@@ -49,6 +50,7 @@ describe.skipIf(!up)('Celery events over AMQP', () => {
 if (up)
   describeEventTransport('rabbitmq', {
     create: () => createEventTransport(AMQP_URL),
+    receiver: () => createEventReceiver(AMQP_URL),
     celeryBrokerUrl: AMQP_URL,
     python: requireCelery(),
   });

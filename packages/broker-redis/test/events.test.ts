@@ -2,7 +2,7 @@ import { requireCelery, requireService } from '@celeriac/test-services';
 import { describeEventTransport, testHeartbeat, waitFor } from '@celeriac/testkit';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { createEventTransport } from '../src/index.js';
+import { createEventReceiver, createEventTransport } from '../src/index.js';
 import { redisUrl } from './helpers.js';
 
 const up = await requireService('redis', redisUrl);
@@ -36,6 +36,7 @@ describe.skipIf(!up)('Celery events over Redis', () => {
 if (up)
   describeEventTransport('redis', {
     create: () => createEventTransport(redisUrl),
+    receiver: () => createEventReceiver(redisUrl),
     celeryBrokerUrl: redisUrl,
     python: requireCelery(),
   });
