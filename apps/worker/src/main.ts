@@ -7,10 +7,10 @@ import {
 } from '@celeriac/cli/adapters';
 import { CeleriacError, ConfigError } from '@celeriac/core';
 import { createWorker, type EventTransport, sendCeleryEvents } from '@celeriac/core/worker';
+import { collectWorkerMetrics, serveMetrics } from '@celeriac/prometheus';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { loadTasks } from './load-tasks.js';
-import { serveMetrics } from './metrics.js';
 
 // commander for flags and help text, pino for structured one-line-per-event logs: both are the
 // standard, well-kept tools for the job.
@@ -67,7 +67,12 @@ const program = new Command('celeriac-worker')
   .option('--hostname <name>', 'node name in results and events')
   .option('--events', 'send Celery events and heartbeats (for Flower, celery events)', false)
   .option('--track-started', 'store STARTED when a task starts (one more write per task)', false)
-  .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics', positiveInt)
+  .option('--metrics-port <port>', 'serve Prometheus metrics on <metrics-host>:<port>/metrics', positiveInt)
+  .option(
+    '--metrics-host <host>',
+    'address the metrics server binds (0.0.0.0 for a scraper elsewhere)',
+    '127.0.0.1',
+  )
   .showHelpAfterError();
 
 async function main(): Promise<void> {
@@ -82,6 +87,7 @@ async function main(): Promise<void> {
     grace: number;
     hostname?: string;
     metricsPort?: number;
+    metricsHost: string;
     events: boolean;
     trackStarted: boolean;
   }>();
@@ -121,7 +127,13 @@ async function main(): Promise<void> {
         onError: (error) => log.warn({ error: String(error) }, 'could not send a Celery event'),
       })
     : undefined;
-  if (o.metricsPort) serveMetrics(worker, broker, worker.queues, o.metricsPort);
+  if (o.metricsPort) {
+    const { registry } = collectWorkerMetrics(worker, {
+      broker,
+      taskNames: tasks.map((t) => t.contract.name),
+    });
+    await serveMetrics({ registry, port: o.metricsPort, host: o.metricsHost });
+  }
   log.info(
     {
       hostname: worker.hostname,

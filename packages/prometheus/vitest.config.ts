@@ -1,0 +1,3 @@
+import { celeriacProject } from '../../vitest.shared.js';
+
+export default celeriacProject('prometheus', { testTimeout: 30_000 });
