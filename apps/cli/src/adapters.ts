@@ -6,8 +6,11 @@ import {
   sharedMemoryBroker,
 } from '@celeriac/core';
 
-/** What an adapter package serves: a broker, a result backend, or Celery events over a broker. */
-export type AdapterKind = 'broker' | 'backend' | 'events';
+/**
+ * What an adapter package serves: a broker, a result backend, or Celery events over a broker (sent
+ * by workers, read by monitors).
+ */
+export type AdapterKind = 'broker' | 'backend' | 'events' | 'receiver';
 
 /**
  * Which package serves which URL scheme: the one place that names adapter packages. Each adapter
@@ -37,9 +40,15 @@ const FACTORY = {
   broker: 'createBroker',
   backend: 'createResultBackend',
   events: 'createEventTransport',
+  receiver: 'createEventReceiver',
 } as const satisfies Record<AdapterKind, string>;
 
-const WHAT = { broker: 'broker', backend: 'result backend', events: 'event transport' } as const;
+const WHAT = {
+  broker: 'broker',
+  backend: 'result backend',
+  events: 'event transport',
+  receiver: 'event receiver',
+} as const;
 
 /** The scheme of a URL, lower-cased and without `:`; a ConfigError when there is none. */
 export function schemeOf(url: string, what = 'broker'): string {
@@ -59,7 +68,7 @@ function installCommand(pkg: string): string {
 
 /** The package serving a scheme; a ConfigError naming the supported schemes when none does. */
 function packageFor(scheme: string, kind: AdapterKind): string {
-  const table: Readonly<Record<string, string>> = ADAPTER_PACKAGES[kind === 'events' ? 'broker' : kind];
+  const table: Readonly<Record<string, string>> = ADAPTER_PACKAGES[kind === 'backend' ? 'backend' : 'broker'];
   const pkg = table[scheme];
   if (pkg) return pkg;
   const known = ['memory', ...Object.keys(table)].map((s) => `${s}://`).join(', ');
@@ -86,8 +95,8 @@ async function load<T>(url: string, kind: AdapterKind): Promise<T> {
   const create = mod[FACTORY[kind]];
   if (typeof create !== 'function') {
     throw new ConfigError(
-      kind === 'events'
-        ? `${scheme}:// brokers (${pkg}) have no Celery event transport`
+      kind === 'events' || kind === 'receiver'
+        ? `${scheme}:// brokers (${pkg}) have no Celery ${WHAT[kind]}`
         : `${pkg} does not export ${FACTORY[kind]}(url)`,
     );
   }
@@ -114,9 +123,21 @@ export function backendFromUrl(url: string): Promise<ResultBackend> {
 export function eventTransportFromUrl<T>(url: string): Promise<T> {
   if (schemeOf(url) === 'memory')
     return Promise.reject(
-      new ConfigError('memory:// has no Celery event transport; use redis:// or amqp://'),
+      new ConfigError('memory:// has no Celery event transport; use redis://, amqp:// or kafka://'),
     );
   return load<T>(url, 'events');
+}
+
+/**
+ * Creates the Celery event receiver of a broker URL (what monitors read), for brokers whose package
+ * exports `createEventReceiver(url)`. `T` is core's `EventReceiver`; named by the caller, as above.
+ */
+export function eventReceiverFromUrl<T>(url: string): Promise<T> {
+  if (schemeOf(url) === 'memory')
+    return Promise.reject(
+      new ConfigError('memory:// has no Celery events; use redis://, amqp:// or kafka://'),
+    );
+  return load<T>(url, 'receiver');
 }
 
 /**

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { CeleriacError } from '@celeriac/core';
 import { Command, InvalidArgumentError } from 'commander';
+import { dashboardCommand } from './dashboard-command.js';
 import { enqueueCommand } from './enqueue-command.js';
+import { eventsCommand } from './events-command.js';
 import { depthCommand, dlqCommand, purgeCommand, resultCommand } from './inspect-commands.js';
 
 // commander gives us subcommands, validation and help text; no hand-written argv parsing.
@@ -79,5 +81,26 @@ program
   .action((action: string, queue: string, o) =>
     run(() => dlqCommand(action, queue, { ...program.opts(), ...o })),
   );
+
+program
+  .command('events')
+  .description('tail the Celery event stream: worker heartbeats and task events, one line each')
+  .option('--json', 'one JSON object per line')
+  .option('--type <prefix...>', 'only events whose type starts with a prefix (task-, worker-heartbeat, …)')
+  .option('--count <n>', 'exit after N events', int)
+  .action((o) => run(() => eventsCommand({ ...program.opts(), ...o })));
+
+program
+  .command('dashboard')
+  .description('serve the web dashboard (needs @celeriac/dashboard): workers, queues, tasks, dead letters')
+  .option('--queue <name...>', 'queues to watch from the start (default: celery)')
+  .option('--port <port>', 'port', int, 5555)
+  .option('--host <host>', 'address to bind; anything but loopback needs --token', '127.0.0.1')
+  .option(
+    '--token <token>',
+    'required on every request (at least 16 characters)',
+    process.env.CELERIAC_DASHBOARD_TOKEN,
+  )
+  .action((o) => run(() => dashboardCommand({ ...program.opts(), ...o })));
 
 program.parse();
