@@ -29,6 +29,8 @@ export interface TaskDefaults {
   readonly expiresMs?: number;
   /** Do not store a result (Celery's `ignore_result`). */
   readonly ignoreResult?: boolean;
+  /** How long the result is kept, in ms; 0 keeps it until forgotten. @default the backend's TTL (1 day) */
+  readonly resultTtlMs?: number;
 }
 
 /**

@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.js';
 import { inputToCall } from '../input-mapping.js';
 import { createTaskMessage, DEFAULT_QUEUE, type Signature, type TaskMessage } from '../message.js';
 import type { ResultBackend } from '../result-backend.js';
+import { RESULT_TTL_HEADER } from '../result-ttl.js';
 import { RETRY_POLICY_HEADER } from '../retry-policy.js';
 import { validate } from '../schema.js';
 import type { ChainOutput, SignatureOutput, TypedSignature } from './canvas.js';
@@ -86,6 +87,8 @@ function buildMessage(
   const retry = options.retry ?? d.retry;
   let headers = options.headers as Record<string, unknown> | undefined;
   if (retry) headers = { ...headers, [RETRY_POLICY_HEADER]: retry };
+  const resultTtlMs = options.resultTtlMs ?? d.resultTtlMs;
+  if (resultTtlMs !== undefined) headers = { ...headers, [RESULT_TTL_HEADER]: resultTtlMs };
   return createTaskMessage({
     task: name,
     args: call.args,

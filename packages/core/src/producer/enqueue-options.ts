@@ -25,6 +25,8 @@ export interface EnqueueOptions {
   readonly parentId?: string;
   readonly rootId?: string;
   readonly ignoreResult?: boolean;
+  /** How long the result is kept, in ms; 0 keeps it until forgotten. @default the contract's, else the backend's */
+  readonly resultTtlMs?: number;
   /** Tasks to run with this task's result prepended to their args (Celery `link`). */
   readonly link?: readonly Signature[];
   /** Tasks to run with this task's id when it fails (Celery `link_error`). */

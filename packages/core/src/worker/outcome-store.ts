@@ -1,15 +1,28 @@
 import type { TaskDelivery } from '../broker.js';
 import type { TaskMessage } from '../message.js';
-import { type ExceptionInfo, type ResultBackend, TaskState } from '../result-backend.js';
+import { type ExceptionInfo, type ResultBackend, type StoreOptions, TaskState } from '../result-backend.js';
 import { buildMeta, toExceptionInfo } from '../result-meta.js';
+import { resultStoreOptions } from '../result-ttl.js';
 import type { ProgressSink } from './handler-context.js';
+import type { TaskImplementation } from './implement.js';
 import type { RunnerDeps } from './runner-deps.js';
 
 const STORED: Promise<void> = Promise.resolve();
 
+/** Where outcomes are stored, and the contracts whose result TTL defaults apply. */
+export interface StoreDeps {
+  readonly backend: ResultBackend | undefined;
+  readonly registry?: ReadonlyMap<string, TaskImplementation>;
+}
+
+/** How long this task's outcome is kept: the message's TTL header, else its contract's default. */
+export function storeOptionsOf(deps: StoreDeps, message: TaskMessage): StoreOptions | undefined {
+  return resultStoreOptions(message, deps.registry?.get(message.headers.task)?.contract.defaults.resultTtlMs);
+}
+
 /** Stores a state of the message's task; the meta is built only when there is somewhere to store it. */
 export function storeState(
-  deps: { readonly backend: ResultBackend | undefined },
+  deps: StoreDeps,
   message: TaskMessage,
   state: TaskState,
   value: unknown,
@@ -19,14 +32,14 @@ export function storeState(
   try {
     const meta = buildMeta(state, message.headers.id, value, { message });
     // The backend's promise as is: no async wrapper per stored outcome.
-    return deps.backend.store(status ? { ...meta, status } : meta);
+    return deps.backend.store(status ? { ...meta, status } : meta, storeOptionsOf(deps, message));
   } catch (error) {
     return Promise.reject(error);
   }
 }
 
 /** The {@link ProgressSink} of a worker: a custom state stored the way STARTED is. */
-export function progressSink(deps: { readonly backend: ResultBackend | undefined }): ProgressSink {
+export function progressSink(deps: StoreDeps): ProgressSink {
   return (message, meta, state) => storeState(deps, message, TaskState.STARTED, meta, state);
 }
 
@@ -39,7 +52,11 @@ export async function rejectDelivery(
 ): Promise<void> {
   const { id, task } = d.message.headers;
   const info = error instanceof Error ? toExceptionInfo(error) : error;
-  if (deps.backend) await deps.backend.store(buildMeta(TaskState.FAILURE, id, info, { message: d.message }));
+  if (deps.backend)
+    await deps.backend.store(
+      buildMeta(TaskState.FAILURE, id, info, { message: d.message }),
+      storeOptionsOf(deps, d.message),
+    );
   const message = error instanceof Error ? error.message : `${info.exc_type}: ${String(info.exc_message)}`;
   await d.deadLetter({ code, message });
   deps.events.emit('task-rejected', { uuid: id, name: task, reason: { code, message } });

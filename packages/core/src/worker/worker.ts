@@ -194,7 +194,7 @@ export function createWorker(options: WorkerOptions): Worker {
     events,
     shutdown: shutdown.signal,
     getMeta,
-    progress: progressSink({ backend }),
+    progress: progressSink({ backend, registry }),
     control,
     abandoned: new Set<string>(),
   };

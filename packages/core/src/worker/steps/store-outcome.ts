@@ -8,7 +8,7 @@ import { backoffDelay, RETRY_POLICY_HEADER } from '../../retry-policy.js';
 import { validate } from '../../schema.js';
 import { errbacksOf, failChain, onChordPart, successorsOf } from '../canvas-dispatch.js';
 import type { TaskImplementation } from '../implement.js';
-import { storeState } from '../outcome-store.js';
+import { storeOptionsOf, storeState } from '../outcome-store.js';
 import type { RunnerDeps } from '../runner-deps.js';
 
 /** The handler's value parsed by the output schema; a promise only for an async schema. */
@@ -97,7 +97,7 @@ export async function storeFailure(
   if (errbacks.length) await deps.publisher.publishMany(errbacks);
   if (deps.backend) {
     const meta = buildMeta(TaskState.FAILURE, id, error, { message });
-    if (!message.headers.ignore_result) await deps.backend.store(meta);
+    if (!message.headers.ignore_result) await deps.backend.store(meta, storeOptionsOf(deps, message));
     await failChain(message, deps.backend, meta.result as ExceptionInfo, meta.traceback);
     await onChordPart(message, TaskState.FAILURE, meta.result, deps.publisher, deps.backend);
   }
