@@ -8,6 +8,7 @@ import {
   createControlClient,
   MemoryControlBus,
   MemoryControlTransport,
+  signature,
 } from '../src/producer/index.js';
 import type { ResultBackend } from '../src/result-backend.js';
 import { createWorker, implement, type Worker } from '../src/worker/index.js';
@@ -215,5 +216,76 @@ describe('hard time limits that hold', () => {
     });
     expect(probe.calls.get(handle.id)).toBe(2);
     expect(probe.maxRunning).toBe(1);
+  });
+});
+
+describe('cancelling a canvas', () => {
+  const total = defineTask({
+    name: 'ctl.total',
+    input: z.array(z.number()),
+    output: z.number(),
+    defaults: { queue: 'ctl' },
+  });
+
+  async function canvasSetup() {
+    const bus = new MemoryControlBus();
+    const broker = new MemoryBroker();
+    const backend = new MemoryResultBackend();
+    const { probe, tasks } = fixture();
+    const worker = createWorker({
+      broker,
+      backend,
+      tasks: [...tasks, implement(total, (xs) => xs.reduce((a, b) => a + b, 0))],
+      hostname: 'canvas@unit',
+      control: new MemoryControlTransport(bus),
+      concurrency: 4,
+    });
+    workers.push(worker);
+    await worker.start();
+    const client = createClient({ broker, backend, control: new MemoryControlTransport(bus) });
+    return { client, backend, probe, worker };
+  }
+
+  it("a chain handle's cancel aborts the running step and settles every later one REVOKED", async () => {
+    const { client, backend, probe, worker } = await canvasSetup();
+    const middle = signature(add, { y: 1 });
+    const last = await client.chain([signature(hold, { ms: 60_000 }), middle, signature(add, { y: 2 })]);
+    await until(() => worker.stats().active === 1, 'the first step to start');
+    await last.cancel();
+    await expect(last.result({ timeoutMs: 2000 })).rejects.toMatchObject({
+      remote: expect.objectContaining({ excType: 'TaskRevokedError' }),
+    });
+    expect((await backend.get(middle.options.task_id as string))?.status).toBe('REVOKED');
+    await until(() => probe.aborted.length === 1, 'the running step to be aborted');
+    await until(() => worker.stats().active === 0, 'the slot to free');
+  });
+
+  it("a chord handle's cancel aborts the running members and revokes the body", async () => {
+    const { client, probe, worker } = await canvasSetup();
+    const body = await client.chord(
+      [signature(hold, { ms: 60_000 }), signature(hold, { ms: 60_000 })],
+      signature(total),
+    );
+    await until(() => worker.stats().active === 2, 'the members to start');
+    await body.cancel();
+    await expect(body.result({ timeoutMs: 2000 })).rejects.toMatchObject({ remote: expect.anything() });
+    expect((await body.status()).state).toBe('REVOKED');
+    await until(() => probe.aborted.length === 2, 'both members to be aborted');
+  });
+
+  it("a group's cancel revokes every member not finished, and client.control reaches the workers", async () => {
+    const { client, worker } = await canvasSetup();
+    expect(await client.control.ping()).toEqual({ 'canvas@unit': { ok: 'pong' } });
+    const handles = await client.group([signature(add, { x: 1, y: 1 }), signature(hold, { ms: 60_000 })]);
+    expect(await handles[0].result({ timeoutMs: 2000 })).toBe(2);
+    await until(() => worker.stats().active === 1, 'the long member to start');
+    await handles.cancel();
+    expect((await handles[0].status()).state).toBe('SUCCESS');
+    expect((await handles[1].status()).state).toBe('REVOKED');
+  });
+
+  it('a client without a control transport says so on use', async () => {
+    const client = createClient({ broker: new MemoryBroker() });
+    expect(() => client.control).toThrow(/control transport/);
   });
 });

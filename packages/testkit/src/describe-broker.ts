@@ -1,5 +1,6 @@
 import { afterAll, afterEach, describe } from 'vitest';
 import { BrokerSuiteContext, type BrokerSuiteOptions } from './broker-context.js';
+import { deadEndTests } from './broker-dead-end-tests.js';
 import { deliveryTests } from './broker-delivery-tests.js';
 import { featureTests } from './broker-feature-tests.js';
 import { runtimeTests } from './broker-runtime-tests.js';
@@ -24,5 +25,6 @@ export function describeBroker(name: string, options: BrokerSuiteOptions): void 
     describe('settlement', () => settlementTests(ctx));
     describe('features', () => featureTests(ctx));
     describe('worker runtime on this broker', () => runtimeTests(ctx));
+    describe('no dead ends in a canvas on this broker', () => deadEndTests(ctx));
   });
 }

@@ -56,7 +56,14 @@ export class MemoryRevokeStore implements RevokeStore {
     for (const id of ids) this.entries.set(id, Math.max(expiresAt, this.entries.get(id) ?? 0));
     this.prune();
     const copy = [...ids];
-    for (const l of this.listeners) setImmediate(() => l(copy));
+    // Told before the add resolves: in one process, nothing published after it can be missed.
+    for (const l of this.listeners) {
+      try {
+        l(copy);
+      } catch {
+        // A failing listener must not fail the revoke.
+      }
+    }
   }
 
   async loadRevoked(): Promise<RevokedEntry[]> {

@@ -1,18 +1,20 @@
 import type { Broker, OutgoingMessage } from '../broker.js';
 import type { AnyTaskContract, InferTaskInput, InferTaskOutput } from '../contract.js';
+import { type ControlClient, createControlClient } from '../control/client.js';
+import type { ControlTransport } from '../control/transport.js';
 import { ConfigError } from '../errors.js';
 import { inputToCall } from '../input-mapping.js';
 import { createTaskMessage, DEFAULT_QUEUE, type Signature, type TaskMessage } from '../message.js';
 import type { ResultBackend } from '../result-backend.js';
 import { RESULT_TTL_HEADER } from '../result-ttl.js';
 import { RETRY_POLICY_HEADER } from '../retry-policy.js';
-import { validate } from '../schema.js';
+import { type AnySchema, validate } from '../schema.js';
 import type { ChainOutput, SignatureOutput, TypedSignature } from './canvas.js';
 import { publishChord, publishGroup } from './canvas-publish.js';
 import { checkedPublisher } from './capability-check.js';
 import { type ClientInterceptor, interceptPublishes } from './client-interceptor.js';
 import type { EnqueueOptions } from './enqueue-options.js';
-import { createHandle, type TaskHandle } from './result-handle.js';
+import { cancelTasks, createHandle, type TaskHandle } from './result-handle.js';
 
 /** Options for {@link createClient}. */
 export interface ClientOptions {
@@ -25,7 +27,17 @@ export interface ClientOptions {
   readonly batchSize?: number;
   /** Wrap every publish, first one outermost (e.g. to add a `traceparent` header). @default none */
   readonly interceptors?: readonly ClientInterceptor[];
+  /**
+   * Celery's remote control (an adapter's `createControlTransport`): `client.control` and
+   * `handle.cancel()` aborting running tasks. Closed with the client. @default none
+   */
+  readonly control?: ControlTransport;
 }
+
+/** The handles of a group, in order, and a `cancel` for every member not finished yet. */
+export type GroupHandles<TSigs extends readonly Signature[]> = {
+  -readonly [K in keyof TSigs]: TaskHandle<SignatureOutput<TSigs[K]>>;
+} & { cancel(): Promise<void> };
 
 /** An untyped call by task name, e.g. to a Python task with no local contract. */
 export interface UntypedCall {
@@ -55,9 +67,7 @@ export interface Client {
     options?: EnqueueOptions,
   ): Promise<TaskHandle<ChainOutput<TSteps>>>;
   /** Runs signatures in parallel (fan-out); returns one typed handle per member, in order. */
-  group<TSigs extends readonly Signature[]>(
-    members: TSigs,
-  ): Promise<{ -readonly [K in keyof TSigs]: TaskHandle<SignatureOutput<TSigs[K]>> }>;
+  group<TSigs extends readonly Signature[]>(members: TSigs): Promise<GroupHandles<TSigs>>;
   /**
    * Runs the header in parallel, then the body with the list of header results (fan-in). Needs a
    * result backend, where the join is counted.
@@ -68,6 +78,11 @@ export interface Client {
   ): Promise<TaskHandle<InferTaskOutput<T>>>;
   /** A handle on an existing task id. */
   handle<T extends AnyTaskContract>(contract: T, id: string): TaskHandle<InferTaskOutput<T>>;
+  /**
+   * Celery's remote control: `ping`, `inspect()`, `revoke`, `rateLimit`, `timeLimit`, `shutdown`, …
+   * Throws `ConfigError` on use when the client was made without a `control` transport.
+   */
+  readonly control: ControlClient;
   /** Closes the broker and backend this client was given. */
   close(): Promise<void>;
 }
@@ -144,6 +159,13 @@ function delayOf(message: TaskMessage): number {
  */
 export function createClient(options: ClientOptions): Client {
   const { broker, backend } = options;
+  const control = options.control ? createControlClient(options.control) : undefined;
+  // Cancelling aborts running attempts only where a control transport reaches the workers.
+  const links = control
+    ? { revoke: (ids: readonly string[]) => control.revoke(ids, { terminate: true, reply: false }) }
+    : {};
+  const handleOf = <T>(id: string, name: string, output: AnySchema | undefined, members?: string[]) =>
+    createHandle<T>(id, name, backend, output, members ? { ...links, members } : links);
   // Composed once: with no interceptors and a broker that has every capability asked of it, this
   // is the broker itself.
   const publisher = interceptPublishes(checkedPublisher(broker), options.interceptors);
@@ -159,7 +181,7 @@ export function createClient(options: ClientOptions): Client {
       if (checked instanceof Promise) await checked;
       const message = buildMessage(contract.name, inputToCall(contract, input), contract, o);
       await publisher.publish(outgoing(message, queueOf(contract, o), o));
-      return createHandle(message.headers.id, contract.name, backend, contract.output);
+      return handleOf(message.headers.id, contract.name, contract.output);
     },
     async enqueueMany(contract, inputs, o = {}) {
       if (o.taskId && inputs.length > 1)
@@ -175,14 +197,12 @@ export function createClient(options: ClientOptions): Client {
       // One batch (the usual case) goes as it is, without a copy.
       for (let i = 0; i < items.length; i += batchSize)
         await publisher.publishMany(items.length <= batchSize ? items : items.slice(i, i + batchSize));
-      return items.map((item) =>
-        createHandle(item.message.headers.id, contract.name, backend, contract.output),
-      );
+      return items.map((item) => handleOf(item.message.headers.id, contract.name, contract.output));
     },
     async send(name, call = {}, o = {}) {
       const message = buildMessage(name, { args: call.args ?? [], kwargs: call.kwargs ?? {} }, undefined, o);
       await publisher.publish(outgoing(message, queueOf(undefined, o), o));
-      return createHandle(message.headers.id, name, backend, undefined);
+      return handleOf(message.headers.id, name, undefined);
     },
     async chain(steps, o = {}) {
       const [first, ...rest] = steps;
@@ -209,21 +229,30 @@ export function createClient(options: ClientOptions): Client {
         chain: [...rest].reverse(),
       };
       await publisher.publish(outgoing(message, queueOf(undefined, options), o));
-      return createHandle(String(last.options.task_id ?? message.headers.id), last.task, backend, undefined);
+      const stepIds = [message.headers.id, ...rest.map((r) => String(r.options.task_id ?? ''))].filter(
+        Boolean,
+      );
+      return handleOf(String(last.options.task_id ?? message.headers.id), last.task, undefined, stepIds);
     },
     async group(members) {
       const ids = await publishGroup(publisher, members);
-      return ids.map((id, i) => createHandle(id, members[i]?.task ?? '', backend, undefined)) as never;
+      const handles = ids.map((id, i) => handleOf(id, members[i]?.task ?? '', undefined));
+      return Object.assign(handles, { cancel: () => cancelTasks(ids, backend, links) }) as never;
     },
     async chord(header, body) {
-      const { bodyId } = await publishChord(publisher, backend, header, body);
-      return createHandle(bodyId, body.task, backend, undefined);
+      const { bodyId, memberIds } = await publishChord(publisher, backend, header, body);
+      return handleOf(bodyId, body.task, undefined, memberIds);
     },
     handle(contract, id) {
-      return createHandle(id, contract.name, backend, contract.output);
+      return handleOf(id, contract.name, contract.output);
+    },
+    get control(): ControlClient {
+      if (!control)
+        throw new ConfigError('this client has no control transport; pass `control` to createClient');
+      return control;
     },
     async close() {
-      await Promise.all([broker.close(), backend?.close()]);
+      await Promise.all([broker.close(), backend?.close(), control?.close()]);
     },
   };
 }

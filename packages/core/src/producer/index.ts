@@ -19,9 +19,16 @@ export {
 export { MemoryControlBus, MemoryControlTransport } from '../control/memory-transport.js';
 export type { ControlTransport } from '../control/transport.js';
 export { type ChainOutput, type SignatureOptions, signature, type TypedSignature } from './canvas.js';
-export { type Client, type ClientOptions, createClient, type UntypedCall } from './client.js';
+export {
+  type Client,
+  type ClientOptions,
+  createClient,
+  type GroupHandles,
+  type UntypedCall,
+} from './client.js';
 export type { ClientInterceptor, PublishNext } from './client-interceptor.js';
 export type { EnqueueOptions } from './enqueue-options.js';
+export { deadLetterTask, type RedriveOutcome, redriveDeadLetters } from './redrive.js';
 export type { ResultOptions, TaskHandle, TaskStatus } from './result-handle.js';
 export {
   createScheduler,

@@ -31,6 +31,45 @@ export interface TaskHandle<TOutput> {
    * running is not interrupted. No effect on a finished task.
    */
   revoke(): Promise<void>;
+  /**
+   * Cancels the task and, on a chain or chord handle, every step or member not finished yet: they
+   * are revoked fleet-wide (REVOKED stored, added to the backend's revoked set), and when the client
+   * has a control transport, attempts already running are aborted (Celery's `terminate`).
+   */
+  cancel(): Promise<void>;
+}
+
+/** What a handle can reach besides the backend: the members it stands for, and remote control. */
+export interface HandleLinks {
+  /** Other task ids the handle covers (the steps of a chain, the header and body of a chord). */
+  readonly members?: readonly string[];
+  /** Broadcasts revokes with `terminate`; `undefined` when the client has no control transport. */
+  readonly revoke?: (ids: readonly string[]) => Promise<unknown>;
+}
+
+const CANCELLED = { exc_type: 'TaskRevokedError', exc_message: ['revoked'], exc_module: 'celery.exceptions' };
+
+/** Revokes ids: into the revoked set, REVOKED for those not finished, and terminated where running. */
+export async function cancelTasks(
+  ids: readonly string[],
+  backend: ResultBackend | undefined,
+  links: HandleLinks,
+): Promise<void> {
+  if (!backend && !links.revoke)
+    throw new ConfigError('cancel needs a result backend or a control transport; pass one to createClient');
+  if (backend) {
+    if (hasRevokeStore(backend)) await backend.addRevoked(ids);
+    const metas = await backend.getMany(ids);
+    await Promise.all(
+      ids.map((id, i) => {
+        const status = metas[i]?.status;
+        return status !== undefined && READY_STATES.has(status)
+          ? undefined
+          : backend.store(buildMeta(TaskState.REVOKED, id, CANCELLED));
+      }),
+    );
+  }
+  await links.revoke?.(ids);
 }
 
 function requireBackend(backend: ResultBackend | undefined): ResultBackend {
@@ -60,6 +99,7 @@ export function createHandle<TOutput>(
   name: string,
   backend: ResultBackend | undefined,
   output: AnySchema | undefined,
+  links: HandleLinks = {},
 ): TaskHandle<TOutput> {
   return {
     id,
@@ -85,6 +125,9 @@ export function createHandle<TOutput>(
           exc_module: 'celery.exceptions',
         }),
       );
+    },
+    cancel() {
+      return cancelTasks([...new Set([id, ...(links.members ?? [])])], backend, links);
     },
   };
 }

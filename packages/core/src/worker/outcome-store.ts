@@ -3,6 +3,7 @@ import type { TaskMessage } from '../message.js';
 import { type ExceptionInfo, type ResultBackend, type StoreOptions, TaskState } from '../result-backend.js';
 import { buildMeta, toExceptionInfo } from '../result-meta.js';
 import { resultStoreOptions } from '../result-ttl.js';
+import { settleDownstream } from './canvas-dead-ends.js';
 import type { ProgressSink } from './handler-context.js';
 import type { TaskImplementation } from './implement.js';
 import type { RunnerDeps } from './runner-deps.js';
@@ -57,6 +58,8 @@ export async function rejectDelivery(
       buildMeta(TaskState.FAILURE, id, info, { message: d.message }),
       storeOptionsOf(deps, d.message),
     );
+  // Rejected for good: the chain steps, callbacks and chord waiting on it fail with the cause.
+  await settleDownstream(d.message, TaskState.FAILURE, info, deps);
   const message = error instanceof Error ? error.message : `${info.exc_type}: ${String(info.exc_message)}`;
   await d.deadLetter({ code, message });
   deps.events.emit('task-rejected', { uuid: id, name: task, reason: { code, message } });

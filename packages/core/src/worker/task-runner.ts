@@ -1,8 +1,10 @@
 import type { Delivery, TaskDelivery } from '../broker.js';
 import { TaskState } from '../result-backend.js';
+import { settleDownstream } from './canvas-dead-ends.js';
 import type { TaskImplementation } from './implement.js';
 import { storeState } from './outcome-store.js';
 import type { RunnerDeps } from './runner-deps.js';
+import { unstorableResult } from './unstorable.js';
 import {
   deferEarly,
   rejectMalformed,
@@ -21,6 +23,11 @@ export { progressSink } from './outcome-store.js';
 export type { RunnerDeps } from './runner-deps.js';
 
 const nothing = () => {};
+const TERMINATED = {
+  exc_type: 'TaskRevokedError',
+  exc_message: ['terminated'],
+  exc_module: 'celery.exceptions',
+};
 
 /**
  * Processes one delivery end to end, as a list of named steps: reject poison, reject unregistered,
@@ -99,6 +106,9 @@ export async function processDelivery(
   } catch (error) {
     return storeFailure(d, impl, error, runtimeMs, deps);
   }
+  // A value that can never be stored fails the task now, before any successor sees it.
+  const unstorable = unstorableResult(message, outcome.value, deps);
+  if (unstorable) return storeFailure(d, impl, unstorable, runtimeMs, deps);
   // Store the success: successors first, then SUCCESS, the chord part, and only then the ack.
   const successors = publishSuccessors(message, outcome.value, deps);
   if (successors) await successors;
@@ -111,6 +121,7 @@ export async function processDelivery(
 
 async function finishTerminated(d: TaskDelivery, deps: RunnerDeps): Promise<void> {
   const { id, task: name } = d.message.headers;
+  await settleDownstream(d.message, TaskState.REVOKED, TERMINATED, deps);
   await d.ack();
   deps.events.emit('task-revoked', { uuid: id, name, expired: false });
 }

@@ -5,6 +5,7 @@
 import type { MalformedDelivery, TaskDelivery } from '../../broker.js';
 import { parseCeleryDate } from '../../message.js';
 import { type ExceptionInfo, READY_STATES, type ResultMeta, TaskState } from '../../result-backend.js';
+import { settleDownstream } from '../canvas-dead-ends.js';
 import { rejectDelivery, storeState } from '../outcome-store.js';
 import type { RunnerDeps } from '../runner-deps.js';
 
@@ -13,6 +14,16 @@ import type { RunnerDeps } from '../runner-deps.js';
  * trip and a redelivery to save less than that.
  */
 const ETA_DUE_WITHIN_MS = 5;
+const REVOKED: ExceptionInfo = {
+  exc_type: 'TaskRevokedError',
+  exc_message: ['revoked'],
+  exc_module: 'celery.exceptions',
+};
+const EXPIRED: ExceptionInfo = {
+  exc_type: 'TaskRevokedError',
+  exc_message: ['expired'],
+  exc_module: 'celery.exceptions',
+};
 /** How long a copy of a task waits while an abandoned attempt of it still runs on this worker. */
 const ABANDONED_RETRY_MS = 1000;
 
@@ -53,11 +64,8 @@ export function skipRevoked(d: TaskDelivery, deps: RunnerDeps): Promise<void> | 
 
 async function revokeRevoked(d: TaskDelivery, deps: RunnerDeps): Promise<void> {
   const { id, task: name } = d.message.headers;
-  await storeState(deps, d.message, TaskState.REVOKED, {
-    exc_type: 'TaskRevokedError',
-    exc_message: ['revoked'],
-    exc_module: 'celery.exceptions',
-  });
+  await storeState(deps, d.message, TaskState.REVOKED, REVOKED);
+  await settleDownstream(d.message, TaskState.REVOKED, REVOKED, deps);
   await d.ack();
   deps.events.emit('task-revoked', { uuid: id, name, expired: false });
 }
@@ -80,11 +88,8 @@ export function skipExpired(d: TaskDelivery, deps: RunnerDeps): Promise<void> | 
 
 async function revokeExpired(d: TaskDelivery, deps: RunnerDeps): Promise<void> {
   const { id, task: name } = d.message.headers;
-  await storeState(deps, d.message, TaskState.REVOKED, {
-    exc_type: 'TaskRevokedError',
-    exc_message: ['expired'],
-    exc_module: 'celery.exceptions',
-  });
+  await storeState(deps, d.message, TaskState.REVOKED, EXPIRED);
+  await settleDownstream(d.message, TaskState.REVOKED, EXPIRED, deps);
   await d.ack();
   deps.events.emit('task-revoked', { uuid: id, name, expired: true });
 }
@@ -114,6 +119,9 @@ export function skipFinishedOrRevoked(
 }
 
 async function skipFinished(d: TaskDelivery, existing: ResultMeta, deps: RunnerDeps): Promise<void> {
+  // Revoked through the backend before it ran: what waits on it is settled too.
+  if (existing.status === TaskState.REVOKED)
+    await settleDownstream(d.message, TaskState.REVOKED, REVOKED, deps);
   await d.ack();
   if (existing.status === TaskState.REVOKED)
     deps.events.emit('task-revoked', {

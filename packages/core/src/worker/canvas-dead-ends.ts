@@ -1,0 +1,42 @@
+import type { Broker } from '../broker.js';
+import type { Signature, TaskMessage } from '../message.js';
+import type { ExceptionInfo, ResultBackend, TaskState } from '../result-backend.js';
+import { buildMeta } from '../result-meta.js';
+import { onChordPart } from './canvas-dispatch.js';
+
+/** A state nothing can follow: what a task that will never run to success passes downstream. */
+export type DeadEndState = typeof TaskState.REVOKED | typeof TaskState.FAILURE;
+
+function idOf(sig: Signature): string | undefined {
+  const id = sig.options?.task_id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * Settles everything that waits on a task that will never succeed (revoked, expired, terminated,
+ * rejected): its remaining chain steps and its callbacks get the same final state, with the cause
+ * naming this task, and a chord member is counted so the chord's body fails with `ChordError`. No
+ * handle downstream stays PENDING. (Python Celery leaves them PENDING; the states written here are
+ * ones Python readers know.) Costs nothing for a task with no canvas around it.
+ */
+export async function settleDownstream(
+  message: TaskMessage,
+  state: DeadEndState,
+  cause: ExceptionInfo,
+  deps: { readonly backend: ResultBackend | undefined; readonly publisher: Pick<Broker, 'publish'> },
+): Promise<void> {
+  const embed = message.body[2];
+  const backend = deps.backend;
+  if (!backend || !embed || (!embed.chain?.length && !embed.callbacks?.length && !embed.chord)) return;
+  const { id } = message.headers;
+  const [reason] = cause.exc_message;
+  const downstream: ExceptionInfo = {
+    ...cause,
+    exc_message: [`${String(reason ?? cause.exc_type)} (upstream task ${id})`],
+  };
+  const waiting = [...(embed.chain ?? []), ...(embed.callbacks ?? [])]
+    .map(idOf)
+    .filter((x): x is string => x !== undefined);
+  await Promise.all(waiting.map((w) => backend.store(buildMeta(state, w, downstream))));
+  if (message.headers.group && embed.chord) await onChordPart(message, state, cause, deps.publisher, backend);
+}
