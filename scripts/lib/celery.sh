@@ -4,7 +4,7 @@
 CELERY_VENV=$STATE_DIR/celery-venv
 CELERY_PYTHON=$CELERY_VENV/bin/python
 # Flower is pinned: the control-plane tests drive its REST API against Celeriac workers.
-CELERY_REQUIREMENTS=('celery[redis]>=5,<6' redis amqp 'flower==2.2.0')
+CELERY_REQUIREMENTS=('celery[redis]>=5,<6' redis amqp 'flower==2.2.0' opentelemetry-sdk opentelemetry-instrumentation-celery)
 
 celery_packages() {
   # Debian's python3 needs python3-venv for `python3 -m venv`; pyenv-style Pythons do not.
@@ -15,7 +15,7 @@ celery_packages() {
   fi
 }
 
-celery_ready() { "$CELERY_PYTHON" -c 'import celery, redis, amqp, flower' 2>/dev/null; }
+celery_ready() { "$CELERY_PYTHON" -c 'import celery, redis, amqp, flower, opentelemetry.sdk, opentelemetry.instrumentation.celery' 2>/dev/null; }
 celery_version() { "$CELERY_PYTHON" -c 'import celery; print(celery.__version__)' 2>/dev/null; }
 
 celery_up() {

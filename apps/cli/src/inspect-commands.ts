@@ -1,3 +1,4 @@
+import { redriveDeadLetters } from '@celeriac/core/producer';
 import { type ConnectionFlags, connect } from './connect.js';
 
 /** `celeriac result <id>`: prints state and result as JSON. */
@@ -55,7 +56,9 @@ export async function dlqCommand(
   const conn = await connect(flags);
   try {
     if (action === 'redrive') {
-      console.log(`redrove ${await conn.broker.redriveDeadLetters(queue)} message(s) onto ${queue}`);
+      // Through core's redrive, which clears the FAILUREs stored at rejection so the tasks run again.
+      const { moved, cleared } = await redriveDeadLetters(conn.broker, conn.backend, queue);
+      console.log(`redrove ${moved} message(s) onto ${queue} (${cleared} stored failure(s) cleared)`);
       return 0;
     }
     for (const d of await conn.broker.readDeadLetters(queue, flags.limit)) {

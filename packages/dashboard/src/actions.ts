@@ -1,6 +1,8 @@
 import { type Broker, READY_STATES, type ResultBackend, TaskState } from '@celeriac/core';
 import { hasRevokeStore } from '@celeriac/core/adapter';
-import { deadLetterView } from './dead-letter-view.js';
+import { type RedriveOutcome, redriveDeadLetters } from '@celeriac/core/producer';
+
+export type { RedriveOutcome };
 
 /**
  * The control plane, when the dashboard has one: a `ControlClient` from `@celeriac/core/producer`
@@ -49,32 +51,14 @@ export async function revokeTask(
   return { stored, broadcast: control !== undefined };
 }
 
-/** Dead letters read to find the stored rejections a redrive clears. */
-const REDRIVE_READ_LIMIT = 10_000;
-
-/** What a redrive did. */
-export interface RedriveOutcome {
-  /** Messages put back on the queue. */
-  readonly moved: number;
-  /** Stored FAILUREs cleared so the messages run again. */
-  readonly cleared: number;
-}
-
 /**
- * Puts a queue's dead letters back on it so they run again. A worker that dead-letters a message
- * also stores a FAILURE for it (so a waiting caller fails fast), and workers skip a task whose
- * result is final: the FAILUREs of the dead-lettered tasks are cleared first. A letter that
- * arrives between the read and the redrive is put back with its FAILURE, and skipped.
+ * Puts a queue's dead letters back on it so they run again, clearing the FAILUREs stored when they
+ * were rejected (core's `redriveDeadLetters`, which the CLI's `dlq redrive` uses too).
  */
-export async function redriveQueue(
+export function redriveQueue(
   broker: Pick<Broker, 'readDeadLetters' | 'redriveDeadLetters'>,
   backend: ResultBackend,
   queue: string,
 ): Promise<RedriveOutcome> {
-  const letters = await broker.readDeadLetters(queue, REDRIVE_READ_LIMIT);
-  const ids = [...new Set(letters.map((l) => deadLetterView(l).taskId).filter((id): id is string => !!id))];
-  const metas = ids.length ? await backend.getMany(ids) : [];
-  const failed = ids.filter((_, i) => metas[i]?.status === TaskState.FAILURE);
-  await Promise.all(failed.map((id) => backend.forget(id)));
-  return { moved: await broker.redriveDeadLetters(queue), cleared: failed.length };
+  return redriveDeadLetters(broker, backend, queue);
 }

@@ -1,4 +1,5 @@
 import type { DeadLetter } from '@celeriac/core';
+import { deadLetterTask } from '@celeriac/core/producer';
 
 /** A dead letter as the page shows it. */
 export interface DeadLetterView {
@@ -15,26 +16,9 @@ export interface DeadLetterView {
 
 const RAW_SHOWN = 4_000;
 
-/** Finds `headers.id` and `headers.task` in a raw message (kombu envelopes and plain Celery JSON). */
-function taskOf(raw: string): { id: string | null; name: string | null } {
-  try {
-    const parsed = JSON.parse(raw) as { headers?: { id?: unknown; task?: unknown } };
-    const headers = parsed.headers ?? {};
-    return {
-      id: typeof headers.id === 'string' ? headers.id : null,
-      name: typeof headers.task === 'string' ? headers.task : null,
-    };
-  } catch {
-    // Not JSON (or not one we know): look for the fields where they would be.
-    const id = /"id"\s*:\s*"([^"]{1,200})"/.exec(raw)?.[1] ?? null;
-    const name = /"task"\s*:\s*"([^"]{1,200})"/.exec(raw)?.[1] ?? null;
-    return { id, name };
-  }
-}
-
 /** What the page shows of a dead letter. */
 export function deadLetterView(letter: DeadLetter): DeadLetterView {
-  const { id, name } = taskOf(letter.raw);
+  const { id, name } = deadLetterTask(letter);
   return {
     queue: letter.queue,
     code: letter.reason.code,

@@ -48,7 +48,8 @@ afterAll(async () => {
 const double = defineTask({ name: 'otel.double', input: z.object({ n: z.number() }), output: z.number() });
 const env = { ...process.env, CELERIAC_REDIS_URL: redisUrl };
 
-describe.skipIf(!up || !python)(
+// scripts/services installs the instrumentation into the Celery venv; under CI its absence fails.
+describe.skipIf(!up || (!python && process.env.CI !== 'true'))(
   'traces across TypeScript and Python Celery (opentelemetry-instrumentation-celery), over Redis',
   () => {
     it('a trace started in Python continues in a TypeScript worker', async () => {
