@@ -13,6 +13,27 @@ import { produceInChunks } from './produce-chunks.js';
 import { rawText, republish } from './record-codec.js';
 import type { KafkaTransport, TransportRecord } from './transport/types.js';
 
+/** Kafka's smallest segment size (`segment.bytes`). */
+const MIN_SEGMENT_BYTES = 1024 * 1024;
+
+/**
+ * Configuration of a dead-letter topic: kept without a time limit, but bounded in size. Kafka drops
+ * whole segments, oldest first, once the topic holds more than `retentionBytes`; segments of an
+ * eighth of it make that drop small and keep the newest dead letters.
+ */
+export function deadLetterTopicConfig(
+  maxMessageBytes: number,
+  retentionBytes: number,
+): Record<string, string> {
+  const segment = Math.max(MIN_SEGMENT_BYTES, Math.floor(retentionBytes / 8));
+  return {
+    'max.message.bytes': String(maxMessageBytes),
+    'retention.ms': '-1',
+    'retention.bytes': String(retentionBytes),
+    'segment.bytes': String(segment),
+  };
+}
+
 /** Most dead letters one redrive reads per partition (a redrive of more takes several calls). */
 const REDRIVE_BATCH = 100_000;
 

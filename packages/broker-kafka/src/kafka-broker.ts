@@ -1,7 +1,7 @@
 import { type Broker, type BrokerCapabilities, ClosedError, type DeadLetter } from '@celeriac/core';
 import type { ConsumeOptions, Consumer, OutgoingMessage } from '@celeriac/core/adapter';
 import { kafkaBrokerCapabilities } from './capabilities.js';
-import { readDeadLetters, redriveDeadLetters } from './dead-letters.js';
+import { deadLetterTopicConfig, readDeadLetters, redriveDeadLetters } from './dead-letters.js';
 import { pickTier } from './delay-tiers.js';
 import { toCeleriacError } from './errors.js';
 import { DUE_AT_HEADER } from './headers.js';
@@ -70,7 +70,8 @@ export class KafkaBroker implements Broker {
     let declared = this.queues.get(queue);
     if (!declared) {
       const topics = queueTopics(queue, this.options.groupPrefix, this.options.delayTiersMs);
-      const { partitions, replicationFactor, maxMessageBytes, topicConfig } = this.options;
+      const { partitions, replicationFactor, maxMessageBytes, topicConfig, deadLetterRetentionBytes } =
+        this.options;
       const maxBytes = String(maxMessageBytes + HEADER_ROOM_BYTES);
       declared = this.transport
         .ensureTopics([
@@ -87,12 +88,12 @@ export class KafkaBroker implements Broker {
             // The broker's clock decides when a record entered a tier, so heads stay in due order.
             config: { 'max.message.bytes': maxBytes, 'message.timestamp.type': 'LogAppendTime' },
           })),
-          // One partition keeps dead letters in order; they are kept until redriven.
+          // One partition keeps dead letters in order; they are kept until redriven, up to a size.
           {
             topic: topics.dlq,
             partitions: 1,
             replicationFactor,
-            config: { 'max.message.bytes': maxBytes, 'retention.ms': '-1' },
+            config: deadLetterTopicConfig(maxMessageBytes + HEADER_ROOM_BYTES, deadLetterRetentionBytes),
           },
         ])
         .then(

@@ -51,6 +51,13 @@ export interface KafkaBrokerOptions {
   readonly maxMessageBytes?: number;
   /** Extra topic configuration for work topics, e.g. `{ 'retention.ms': '604800000' }`. */
   readonly topicConfig?: Readonly<Record<string, string>>;
+  /**
+   * Bytes a queue's dead-letter topic keeps (`retention.bytes`, in segments of an eighth of it):
+   * Kafka deletes the oldest segments beyond it, so the dead-letter place stays bounded. Each dead
+   * letter is at most `maxMessageBytes`. Applied when the topic is created; an existing topic keeps
+   * its configuration (change it with `kafka-configs --alter`). @default 268435456 (256 MiB)
+   */
+  readonly deadLetterRetentionBytes?: number;
   /** kafkajs log level. @default 'error' */
   readonly logLevel?: KafkajsLogLevel;
   /** Connect over TLS: `true` with Node's trusted CAs, or the CAs to trust. @default false */
@@ -76,6 +83,7 @@ export interface ResolvedKafkaOptions {
   readonly maxUncommitted: number;
   readonly maxMessageBytes: number;
   readonly topicConfig: Readonly<Record<string, string>>;
+  readonly deadLetterRetentionBytes: number;
   readonly logLevel: KafkajsLogLevel;
   readonly ssl: KafkaTlsOptions | undefined;
   /** Its `password` is not enumerable, so printing the options never shows it. */
@@ -90,6 +98,11 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   if (!Number.isInteger(v) || v <= 0)
     throw new ConfigError(`kafka option ${name} must be a positive integer, got ${v}`);
   return v;
+}
+
+function atLeast(name: string, value: number, min: number): number {
+  if (value < min) throw new ConfigError(`kafka option ${name} must be at least ${min}, got ${value}`);
+  return value;
 }
 
 const SASL_MECHANISMS: readonly KafkaSaslMechanism[] = ['scram-sha-256', 'scram-sha-512', 'plain'];
@@ -161,6 +174,11 @@ export function resolveOptions(options: KafkaBrokerOptions): ResolvedKafkaOption
     maxUncommitted: positiveInt('maxUncommitted', options.maxUncommitted, 1_000),
     maxMessageBytes: positiveInt('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
     topicConfig: { ...options.topicConfig },
+    deadLetterRetentionBytes: atLeast(
+      'deadLetterRetentionBytes',
+      positiveInt('deadLetterRetentionBytes', options.deadLetterRetentionBytes, 256 * 1024 * 1024),
+      1024 * 1024,
+    ),
     logLevel: options.logLevel ?? 'error',
     ssl,
     sasl: resolveSasl(options.sasl, ssl !== undefined),

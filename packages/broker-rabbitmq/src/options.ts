@@ -58,6 +58,13 @@ export interface RabbitMQBrokerOptions {
   readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
   /** Socket and TLS options for amqplib (`ca`, `cert`, `key`, `servername`, …). */
   readonly socketOptions?: SocketOptions;
+  /**
+   * Dead letters a queue's `<queue>.dlq` keeps: declared with `x-max-length` and `x-overflow:
+   * drop-head`, so RabbitMQ keeps the newest and drops the oldest. A DLQ declared without the cap
+   * (by an earlier version) keeps its arguments, as RabbitMQ cannot change them: cap it with a
+   * policy (`max-length`). @defaultValue 10000
+   */
+  readonly deadLetterMaxEntries?: number;
 }
 
 /** Options with defaults applied. */
@@ -76,6 +83,7 @@ export interface ResolvedOptions {
   readonly reconnectInitialDelayMs: number;
   readonly reconnectMaxDelayMs: number;
   readonly socketOptions: SocketOptions;
+  readonly deadLetterMaxEntries: number;
 }
 
 /** Default URL: the local node with the guest account (which RabbitMQ allows from loopback only). */
@@ -129,5 +137,6 @@ export function resolveOptions(options: RabbitMQBrokerOptions = {}): ResolvedOpt
     reconnectInitialDelayMs: initial,
     reconnectMaxDelayMs: Math.max(initial, max),
     socketOptions: options.socketOptions ?? {},
+    deadLetterMaxEntries: int('deadLetterMaxEntries', options.deadLetterMaxEntries, 1, 2 ** 31 - 1) ?? 10_000,
   };
 }

@@ -11,7 +11,10 @@ import type { ResolvedOptions } from './options.js';
 import type { Session } from './session.js';
 
 /** The options that shape declarations. */
-export type TopologySettings = Pick<ResolvedOptions, 'maxPriority' | 'queueType' | 'deliveryLimit'>;
+export type TopologySettings = Pick<
+  ResolvedOptions,
+  'maxPriority' | 'queueType' | 'deliveryLimit' | 'deadLetterMaxEntries'
+>;
 
 /** Declaration flags Celery (kombu) uses for queues and exchanges: any difference is a 406. */
 const DURABLE = { durable: true, exclusive: false, autoDelete: false } as const;
@@ -48,14 +51,39 @@ async function declare(kind: 'queue' | 'exchange', name: string, op: () => Promi
   }
 }
 
-async function declareDeadLetter(ch: Channel, queue: string, settings: TopologySettings): Promise<void> {
+/**
+ * Arguments of a dead-letter queue: bounded to the newest `deadLetterMaxEntries` (RabbitMQ drops
+ * the oldest), so a flood of poison messages cannot fill the node.
+ */
+export function deadLetterQueueArguments(settings: TopologySettings, capped = true): Record<string, unknown> {
+  const type = settings.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {};
+  if (!capped) return type;
+  return { ...type, 'x-max-length': signedInt(settings.deadLetterMaxEntries), 'x-overflow': 'drop-head' };
+}
+
+/**
+ * The dead-letter exchange, the queue's DLQ and their binding. The DLQ is declared on a channel
+ * of its own: one declared without a cap by an earlier version refuses the capped declaration
+ * (406, which closes the channel), and is then kept as it is.
+ */
+async function declareDeadLetter(session: Session, queue: string, settings: TopologySettings): Promise<void> {
   const dlq = deadLetterQueueName(queue);
-  await declare('exchange', DEAD_LETTER_EXCHANGE, () =>
-    ch.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', DURABLE),
-  );
-  const args = settings.queueType === 'quorum' ? { 'x-queue-type': 'quorum' } : {};
-  await declare('queue', dlq, () => ch.assertQueue(dlq, { ...DURABLE, arguments: args }));
-  await declare('queue', dlq, () => ch.bindQueue(dlq, DEAD_LETTER_EXCHANGE, queue));
+  const args = deadLetterQueueArguments(settings);
+  try {
+    await session.withChannel((ch) => ch.assertQueue(dlq, { ...DURABLE, arguments: args }));
+  } catch (error) {
+    if (replyCode(error) !== 406) throw toCeleriacError(error, `declaring queue "${dlq}"`);
+    const uncapped = deadLetterQueueArguments(settings, false);
+    await session.withChannel((ch) =>
+      declare('queue', dlq, () => ch.assertQueue(dlq, { ...DURABLE, arguments: uncapped })),
+    );
+  }
+  await session.withChannel(async (ch) => {
+    await declare('exchange', DEAD_LETTER_EXCHANGE, () =>
+      ch.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', DURABLE),
+    );
+    await declare('queue', dlq, () => ch.bindQueue(dlq, DEAD_LETTER_EXCHANGE, queue));
+  });
 }
 
 /**
@@ -64,17 +92,17 @@ async function declareDeadLetter(ch: Channel, queue: string, settings: TopologyS
  * exchange; the exchange exists so that both sides' declarations are the same.
  */
 export function ensureWorkQueue(session: Session, queue: string, settings: TopologySettings): Promise<void> {
-  return session.ensure(`queue:${queue}`, () =>
-    session.withChannel(async (ch) => {
-      // A delivery limit dead-letters into the DLQ, which must exist first or the message is lost.
-      if (settings.deliveryLimit !== undefined) await declareDeadLetter(ch, queue, settings);
+  return session.ensure(`queue:${queue}`, async () => {
+    // A delivery limit dead-letters into the DLQ, which must exist first or the message is lost.
+    if (settings.deliveryLimit !== undefined) await ensureDeadLetterQueue(session, queue, settings);
+    await session.withChannel(async (ch) => {
       await declare('exchange', queue, () => ch.assertExchange(queue, 'direct', DURABLE));
       await declare('queue', queue, () =>
         ch.assertQueue(queue, { ...DURABLE, arguments: workQueueArguments(settings, queue) }),
       );
       await declare('queue', queue, () => ch.bindQueue(queue, queue, queue));
-    }),
-  );
+    });
+  });
 }
 
 /** The dead-letter exchange `celeriac.dlx` and the queue's `<queue>.dlq`, bound by the queue name. */
@@ -83,9 +111,7 @@ export function ensureDeadLetterQueue(
   queue: string,
   settings: TopologySettings,
 ): Promise<void> {
-  return session.ensure(`dlq:${queue}`, () =>
-    session.withChannel((ch) => declareDeadLetter(ch, queue, settings)),
-  );
+  return session.ensure(`dlq:${queue}`, () => declareDeadLetter(session, queue, settings));
 }
 
 /**

@@ -41,6 +41,7 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
+export type { MemoryBrokerOptions } from './memory/dead-letter-list.js';
 export { MemoryResultBackend, type MemoryResultBackendOptions } from './memory/memory-backend.js';
 export { MemoryBroker } from './memory/memory-broker.js';
 export { sharedMemoryBackend, sharedMemoryBroker } from './memory/shared-memory.js';

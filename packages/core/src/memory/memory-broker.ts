@@ -12,6 +12,12 @@ import { ClosedError } from '../errors.js';
 import { decodeJson, encodeJson } from '../json-codec.js';
 import type { TaskMessage } from '../message.js';
 import { decodeTaskMessage } from '../wire.js';
+import {
+  type DeadLetterLimits,
+  DeadLetterList,
+  type MemoryBrokerOptions,
+  resolveDeadLetterLimits,
+} from './dead-letter-list.js';
 
 /** Capabilities of the in-memory broker: everything, within one process. */
 export const memoryBrokerCapabilities: BrokerCapabilities = Object.freeze({
@@ -42,7 +48,7 @@ interface Delayed {
 interface QueueState {
   /** One FIFO per priority level; index 9 is served first. */
   readonly levels: Entry[][];
-  readonly dead: DeadLetter[];
+  readonly dead: DeadLetterList;
 }
 
 interface Held {
@@ -141,6 +147,14 @@ export class MemoryBroker implements Broker {
   private rr = 0;
   private pumpScheduled = false;
   private closed = false;
+
+  private readonly deadLetterLimits: DeadLetterLimits;
+
+  /** Dead letters are bounded per queue (see {@link MemoryBrokerOptions}). */
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.deadLetterLimits = resolveDeadLetterLimits(options);
+  }
+
   /** Settles synchronously: an in-memory settlement cannot fail. */
   private readonly settler: Settler<Held> = {
     ack: (held) => this.settle(held, () => {}),
@@ -155,7 +169,7 @@ export class MemoryBroker implements Broker {
   private queue(name: string): QueueState {
     let q = this.queues.get(name);
     if (!q) {
-      q = { levels: Array.from({ length: 10 }, () => []), dead: [] };
+      q = { levels: Array.from({ length: 10 }, () => []), dead: new DeadLetterList(this.deadLetterLimits) };
       this.queues.set(name, q);
     }
     return q;
@@ -317,13 +331,18 @@ export class MemoryBroker implements Broker {
   }
 
   async readDeadLetters(queue: string, limit = 100): Promise<DeadLetter[]> {
-    return (this.queues.get(queue)?.dead ?? []).slice(0, limit);
+    return this.queues.get(queue)?.dead.read(limit) ?? [];
+  }
+
+  /** How many dead letters of `queue` were dropped, oldest first, to stay within the cap. */
+  deadLettersDropped(queue: string): number {
+    return this.queues.get(queue)?.dead.dropped ?? 0;
   }
 
   async redriveDeadLetters(queue: string): Promise<number> {
     const q = this.queues.get(queue);
     if (!q) return 0;
-    const dead = q.dead.splice(0);
+    const dead = q.dead.takeWhole();
     for (const d of dead) this.enqueue(queue, { raw: d.raw, priority: 0, deliveryCount: 0 }, 0);
     return dead.length;
   }
