@@ -24,6 +24,21 @@ function load(mode) {
     .sort((a, b) => BROKERS.indexOf(a.broker) - BROKERS.indexOf(b.broker));
 }
 
+function summary(runs) {
+  const all = runs.flatMap((r) => r.scenarios);
+  const sum = (k) => all.reduce((n, s) => n + s[k], 0);
+  const onlyPoison = runs.every(
+    (r) =>
+      r.deadLetters.found.every((f) => f.planted) &&
+      r.deadLetters.found.length === r.deadLetters.planted.length,
+  );
+  const stuck = sum('stuck') + runs.reduce((n, r) => n + r.stuckAtEnd, 0);
+  return (
+    `**${num(sum('completed'))} of ${num(sum('submitted'))} tasks completed; lost ${num(sum('lost'))}, ` +
+    `stuck ${num(stuck)}, duplicates ${num(sum('duplicates'))}; dead letters ${onlyPoison ? 'only the planted poison' : '**not only the planted poison**'}.**`
+  );
+}
+
 function modeSection([, title, how], runs) {
   const c = runs[0].config;
   const total = runs.reduce((n, r) => n + r.scenarios.reduce((m, s) => m + s.submitted, 0), 0);
@@ -33,7 +48,9 @@ function modeSection([, title, how], runs) {
     `Run ${how}. ${c.workers} worker processes × concurrency ${c.concurrency}; each task sleeps ` +
       `${c.taskMs[0]}–${c.taskMs[1]} ms; ${num(c.tasksPerScenario)} tasks per scenario; ` +
       `${num(total)} tasks in all. Measured on ${runs[0].machine.cpus} CPUs, Node ${runs[0].machine.node}, ` +
-      `${runs.map((r) => `${r.broker} ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC`).join(', ')}.`,
+      `${runs.map((r) => `${r.broker} ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC${r.machine.load === undefined ? '' : ` (load ${r.machine.load})`}`).join(', ')}.`,
+    '',
+    summary(runs),
     '',
     '| broker | scenario | submitted | completed | duplicates | reruns | lost | stuck | recovery | longest stall |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -55,7 +55,8 @@ export interface BrokerResult {
   readonly broker: string;
   readonly mode: ChaosConfig['mode'];
   readonly startedAt: string;
-  readonly machine: { readonly cpus: number; readonly node: string };
+  /** CPUs, Node, and the 1-minute load average when the run began (other work on the machine shows here). */
+  readonly machine: { readonly cpus: number; readonly node: string; readonly load?: number };
   readonly config: ChaosConfig;
   readonly restartHow: string;
   readonly scenarios: readonly ScenarioResult[];
