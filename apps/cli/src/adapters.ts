@@ -10,7 +10,7 @@ import {
  * What an adapter package serves: a broker, a result backend, or Celery events over a broker (sent
  * by workers, read by monitors).
  */
-export type AdapterKind = 'broker' | 'backend' | 'events' | 'receiver';
+export type AdapterKind = 'broker' | 'backend' | 'events' | 'receiver' | 'control';
 
 /**
  * Which package serves which URL scheme: the one place that names adapter packages. Each adapter
@@ -41,6 +41,7 @@ const FACTORY = {
   backend: 'createResultBackend',
   events: 'createEventTransport',
   receiver: 'createEventReceiver',
+  control: 'createControlTransport',
 } as const satisfies Record<AdapterKind, string>;
 
 const WHAT = {
@@ -48,6 +49,7 @@ const WHAT = {
   backend: 'result backend',
   events: 'event transport',
   receiver: 'event receiver',
+  control: 'remote control transport',
 } as const;
 
 /** The scheme of a URL, lower-cased and without `:`; a ConfigError when there is none. */
@@ -76,7 +78,7 @@ function packageFor(scheme: string, kind: AdapterKind): string {
 }
 
 /** Imports the package serving `url` for `kind` and calls its factory. */
-async function load<T>(url: string, kind: AdapterKind): Promise<T> {
+async function load<T>(url: string, kind: AdapterKind, ...extra: unknown[]): Promise<T> {
   const scheme = schemeOf(url, WHAT[kind]);
   const pkg = packageFor(scheme, kind);
   let mod: Record<string, unknown>;
@@ -95,12 +97,12 @@ async function load<T>(url: string, kind: AdapterKind): Promise<T> {
   const create = mod[FACTORY[kind]];
   if (typeof create !== 'function') {
     throw new ConfigError(
-      kind === 'events' || kind === 'receiver'
+      kind === 'events' || kind === 'receiver' || kind === 'control'
         ? `${scheme}:// brokers (${pkg}) have no Celery ${WHAT[kind]}`
         : `${pkg} does not export ${FACTORY[kind]}(url)`,
     );
   }
-  return (await (create as (u: string) => T | Promise<T>)(url)) as T;
+  return (await (create as (u: string, ...e: unknown[]) => T | Promise<T>)(url, ...extra)) as T;
 }
 
 /** Creates the broker a URL names (`memory://`, `redis://`, `amqp://`, `kafka://`, …). */
@@ -154,4 +156,19 @@ export function defaultBackendUrl(brokerUrl: string): string {
   throw new ConfigError(
     `a ${scheme}:// broker has no result backend of its own: pass --backend URL (or CELERIAC_RESULT_BACKEND); supported: ${backends}`,
   );
+}
+
+/**
+ * Creates the remote control transport of a broker URL (Celery's pidbox on Redis and RabbitMQ, a
+ * control topic on Kafka), for brokers whose package exports `createControlTransport(url)`. `T` is
+ * core's `ControlTransport`; named by the caller, as above. `namespace` is Celery's `control_exchange`.
+ */
+export function controlTransportFromUrl<T>(url: string, namespace?: string): Promise<T> {
+  if (schemeOf(url) === 'memory')
+    return Promise.reject(
+      new ConfigError(
+        'memory:// workers live in their own process; remote control needs redis://, amqp:// or kafka://',
+      ),
+    );
+  return load<T>(url, 'control', ...(namespace ? [{ namespace }] : []));
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CeleriacError } from '@celeriac/core';
 import { Command, InvalidArgumentError } from 'commander';
+import { controlCommand, inspectCommand, statusCommand } from './control-commands.js';
 import { dashboardCommand } from './dashboard-command.js';
 import { enqueueCommand } from './enqueue-command.js';
 import { eventsCommand } from './events-command.js';
@@ -102,5 +103,39 @@ program
     process.env.CELERIAC_DASHBOARD_TOKEN,
   )
   .action((o) => run(() => dashboardCommand({ ...program.opts(), ...o })));
+
+// Celery's remote control (pidbox), on Celeriac and Python workers alike.
+const controlOptions = (c: Command) =>
+  c
+    .option('-d, --destination <nodes...>', 'node names (comma-separated or repeated); default: every node')
+    .option('-t, --timeout <ms>', 'how long to wait for replies', int, 1000)
+    .option('--namespace <name>', "Celery's control_exchange", process.env.CELERIAC_CONTROL_NAMESPACE)
+    .option('--json', 'print the replies as JSON');
+
+controlOptions(
+  program
+    .command('inspect <what> [args...]')
+    .description(
+      'ask workers: ping, stats, active, reserved, scheduled, registered, active_queues, revoked, conf, report, query_task <id...>, clock',
+    ),
+).action((what: string, args: string[], o) =>
+  run(() => inspectCommand(what, args, { ...program.opts(), ...o })),
+);
+
+controlOptions(
+  program
+    .command('control <what> [args...]')
+    .description(
+      'tell workers: revoke <id...> [--terminate], rate_limit, time_limit, pool_grow, pool_shrink, autoscale, add_consumer, cancel_consumer, enable_events, disable_events, heartbeat, shutdown',
+    )
+    .option('--terminate', 'with revoke: also abort attempts already running')
+    .option('--signal <name>', 'with revoke --terminate: the signal name reported', 'SIGTERM'),
+).action((what: string, args: string[], o) =>
+  run(() => controlCommand(what, args, { ...program.opts(), ...o })),
+);
+
+controlOptions(program.command('status').description('which workers answer (celery status)')).action((o) =>
+  run(() => statusCommand({ ...program.opts(), ...o })),
+);
 
 program.parse();

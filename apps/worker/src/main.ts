@@ -2,11 +2,17 @@
 import {
   backendFromUrl,
   brokerFromUrl,
+  controlTransportFromUrl,
   defaultBackendUrl,
   eventTransportFromUrl,
 } from '@celeriac/cli/adapters';
 import { CeleriacError, ConfigError } from '@celeriac/core';
-import { createWorker, type EventTransport, sendCeleryEvents } from '@celeriac/core/worker';
+import {
+  type ControlTransport,
+  createWorker,
+  type EventTransport,
+  sendCeleryEvents,
+} from '@celeriac/core/worker';
 import { collectWorkerMetrics, serveMetrics } from '@celeriac/prometheus';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
@@ -18,6 +24,17 @@ const log = pino(
   { name: 'celeriac-worker', base: { pid: process.pid } },
   pino.destination({ dest: 1, sync: true }),
 );
+
+/** An error as one log field: a handler may throw megabytes of message, the log gets the start. */
+function clip(error: unknown, max = 8192): string {
+  let text: string;
+  try {
+    text = String(error);
+  } catch {
+    text = 'unprintable error';
+  }
+  return text.length <= max ? text : `${text.slice(0, max)}… [${text.length} characters in all]`;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -67,6 +84,12 @@ const program = new Command('celeriac-worker')
   .option('--hostname <name>', 'node name in results and events')
   .option('--events', 'send Celery events and heartbeats (for Flower, celery events)', false)
   .option('--track-started', 'store STARTED when a task starts (one more write per task)', false)
+  .option('--no-control', 'do not answer remote control (celery inspect/control, Flower, celeriac inspect)')
+  .option(
+    '--control-namespace <name>',
+    "Celery's control_exchange",
+    process.env.CELERIAC_CONTROL_NAMESPACE || undefined,
+  )
   .option('--metrics-port <port>', 'serve Prometheus metrics on <metrics-host>:<port>/metrics', positiveInt)
   .option(
     '--metrics-host <host>',
@@ -90,6 +113,8 @@ async function main(): Promise<void> {
     metricsHost: string;
     events: boolean;
     trackStarted: boolean;
+    control: boolean;
+    controlNamespace?: string;
   }>();
   if (!o.tasks)
     throw new ConfigError(
@@ -99,6 +124,11 @@ async function main(): Promise<void> {
   const backendUrl = o.backend ?? defaultBackendUrl(o.broker);
   const broker = await brokerFromUrl(o.broker);
   const backend = await backendFromUrl(backendUrl);
+  // Remote control over the broker, as Celery's workers always have it; memory:// has no other process.
+  const control =
+    o.control && !o.broker.startsWith('memory:')
+      ? await controlTransportFromUrl<ControlTransport>(o.broker, o.controlNamespace)
+      : undefined;
   const worker = createWorker({
     broker,
     backend,
@@ -110,9 +140,13 @@ async function main(): Promise<void> {
     ...(o.queue ? { queues: o.queue } : {}),
     ...(o.autoscale ? { autoscale: o.autoscale } : {}),
     ...(o.hostname ? { hostname: o.hostname } : {}),
+    ...(control ? { control } : {}),
   });
   worker.on('task-failed', (e) =>
-    log.warn({ task: e.name, id: e.uuid, error: String(e.error) }, 'task failed'),
+    log.warn({ task: e.name, id: e.uuid, error: clip(e.error) }, 'task failed'),
+  );
+  worker.on('task-skipped', (e) =>
+    log.info({ task: e.name, id: e.uuid, reason: e.reason, state: e.state }, 'task skipped'),
   );
   worker.on('task-rejected', (e) =>
     log.warn({ task: e.name, id: e.uuid, reason: e.reason }, 'message dead-lettered'),
@@ -156,7 +190,7 @@ async function main(): Promise<void> {
     clearInterval(progress);
     // worker-offline goes out before the connections close.
     void Promise.resolve(stopEvents?.())
-      .then(() => Promise.allSettled([broker.close(), backend.close()]))
+      .then(() => Promise.allSettled([broker.close(), backend.close(), control?.close()]))
       .then(() => process.exit(0));
   });
 }

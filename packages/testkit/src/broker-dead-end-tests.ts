@@ -82,10 +82,12 @@ export function deadEndTests(ctx: BrokerSuiteContext): void {
 
   it('a chain whose step gets invalid input ends in FAILURE with the validation error', async () => {
     const { c, client } = await setup();
-    // `total` takes a list of numbers; the previous step hands it a single number.
+    // `total` takes a list of numbers; the previous step hands it a single number (untyped on
+    // purpose: the typed chain would refuse this mismatch at compile time).
+    const mismatched: Signature = signature(c.total);
     const last = await client.chain([
       signature(c.add, { x: 1, y: 2 }),
-      signature(c.total),
+      mismatched,
       signature(c.add, { y: 1 }),
     ]);
     const { state, error } = await settled(last);
