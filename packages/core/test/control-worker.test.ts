@@ -248,7 +248,8 @@ describe('cancelling a canvas', () => {
 
   it("a chain handle's cancel aborts the running step and settles every later one REVOKED", async () => {
     const { client, backend, probe, worker } = await canvasSetup();
-    const middle = signature(add, { y: 1 });
+    // Every key given: `hold` returns a string, which `add` could not take (a type error since chains are checked).
+    const middle = signature(add, { x: 1, y: 1 });
     const last = await client.chain([signature(hold, { ms: 60_000 }), middle, signature(add, { y: 2 })]);
     await until(() => worker.stats().active === 1, 'the first step to start');
     await last.cancel();

@@ -9,7 +9,13 @@ import type { ResultBackend } from '../result-backend.js';
 import { RESULT_TTL_HEADER } from '../result-ttl.js';
 import { RETRY_POLICY_HEADER } from '../retry-policy.js';
 import { type AnySchema, validate } from '../schema.js';
-import type { ChainOutput, SignatureOutput, TypedSignature } from './canvas.js';
+import {
+  type ChainOutput,
+  type CheckedChain,
+  contractOf,
+  type SignatureOutput,
+  type TypedSignature,
+} from './canvas.js';
 import { publishChord, publishGroup } from './canvas-publish.js';
 import { checkedPublisher } from './capability-check.js';
 import { type ClientInterceptor, interceptPublishes } from './client-interceptor.js';
@@ -61,13 +67,16 @@ export interface Client {
   ): Promise<TaskHandle<InferTaskOutput<T>>[]>;
   /** Sends a task by name with no contract (no validation, untyped result). */
   send(name: string, call?: UntypedCall, options?: EnqueueOptions): Promise<TaskHandle<unknown>>;
-  /** Runs signatures one after another, each receiving the previous result; returns the last step's handle. */
+  /**
+   * Runs signatures one after another, each receiving the previous result; returns the last step's
+   * handle. A step whose input cannot take the previous step's output is a type error.
+   */
   chain<TSteps extends readonly [Signature, ...Signature[]]>(
-    steps: TSteps,
+    steps: TSteps & CheckedChain<TSteps>,
     options?: EnqueueOptions,
   ): Promise<TaskHandle<ChainOutput<TSteps>>>;
   /** Runs signatures in parallel (fan-out); returns one typed handle per member, in order. */
-  group<TSigs extends readonly Signature[]>(members: TSigs): Promise<GroupHandles<TSigs>>;
+  group<const TSigs extends readonly Signature[]>(members: TSigs): Promise<GroupHandles<TSigs>>;
   /**
    * Runs the header in parallel, then the body with the list of header results (fan-in). Needs a
    * result backend, where the join is counted.
@@ -232,16 +241,21 @@ export function createClient(options: ClientOptions): Client {
       const stepIds = [message.headers.id, ...rest.map((r) => String(r.options.task_id ?? ''))].filter(
         Boolean,
       );
-      return handleOf(String(last.options.task_id ?? message.headers.id), last.task, undefined, stepIds);
+      // The last step's output schema, as a single handle validates its contract's.
+      const output = contractOf(last)?.output;
+      return handleOf(String(last.options.task_id ?? message.headers.id), last.task, output, stepIds);
     },
     async group(members) {
       const ids = await publishGroup(publisher, members);
-      const handles = ids.map((id, i) => handleOf(id, members[i]?.task ?? '', undefined));
+      const handles = ids.map((id, i) => {
+        const member = members[i];
+        return handleOf(id, member?.task ?? '', member ? contractOf(member)?.output : undefined);
+      });
       return Object.assign(handles, { cancel: () => cancelTasks(ids, backend, links) }) as never;
     },
     async chord(header, body) {
       const { bodyId, memberIds } = await publishChord(publisher, backend, header, body);
-      return handleOf(bodyId, body.task, undefined, memberIds);
+      return handleOf(bodyId, body.task, contractOf(body)?.output, memberIds);
     },
     handle(contract, id) {
       return handleOf(id, contract.name, contract.output);
