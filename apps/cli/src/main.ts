@@ -6,6 +6,7 @@ import { dashboardCommand } from './dashboard-command.js';
 import { enqueueCommand } from './enqueue-command.js';
 import { eventsCommand } from './events-command.js';
 import { depthCommand, dlqCommand, purgeCommand, resultCommand } from './inspect-commands.js';
+import { addScheduleCommands } from './schedule-command.js';
 
 // commander gives us subcommands, validation and help text; no hand-written argv parsing.
 function int(value: string): number {
@@ -137,5 +138,7 @@ controlOptions(
 controlOptions(program.command('status').description('which workers answer (celery status)')).action((o) =>
   run(() => statusCommand({ ...program.opts(), ...o })),
 );
+
+addScheduleCommands(program, run);
 
 program.parse();

@@ -5,8 +5,11 @@ import {
   type ChordPart,
   type RevokedEntry,
   type RevokeStore,
+  type ScheduleSpec,
+  type StoredSchedule,
   type StoreOptions,
   TickBatcher,
+  type TickClaim,
   type WaitOptions,
 } from '@celeriac/core/adapter';
 import type { ScheduleLock } from '@celeriac/core/producer';
@@ -18,6 +21,7 @@ import { type KeySpace, keySpace } from './keys.js';
 import { decodeMeta, encodeMeta } from './meta-codec.js';
 import { type RedisResultBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { RedisRevokeStore, revokeKeys } from './revoke-store.js';
+import { RedisScheduleStore, scheduleKeys } from './schedule-store.js';
 import { type StoreScriptClient, withStoreScript } from './store-script.js';
 import { type WaitDiagnostics, WaitHub } from './wait-hub.js';
 
@@ -88,6 +92,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
   private readonly hub: WaitHub;
   private readonly chords: ChordStore;
   private readonly revokes: RedisRevokeStore;
+  private readonly schedules: RedisScheduleStore;
   private readonly batcher: TickBatcher<StoreItem, number> | undefined;
   private roundTrips = 0;
   private keptSuccess = 0;
@@ -114,6 +119,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
       () => openClient(this.options.primary, `${connectionName}:revokes`),
       revokeKeys(this.options.globalKeyPrefix),
     );
+    this.schedules = new RedisScheduleStore(this.primary, scheduleKeys(this.options.globalKeyPrefix));
     if (this.options.batchStores) {
       this.batcher = new TickBatcher((items) => this.storeBatch(items), this.options.maxBatchSize);
     }
@@ -245,6 +251,33 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
   async deleteChord(groupId: string): Promise<void> {
     this.assertOpen();
     await this.chords.delete(groupId);
+  }
+
+  /** Creates or replaces a stored schedule (the schedulers' `ScheduleStore`), atomically. */
+  async upsertSchedule(spec: ScheduleSpec, now: number): Promise<StoredSchedule> {
+    this.assertOpen();
+    return this.schedules.upsertSchedule(spec, now);
+  }
+
+  async removeSchedule(id: string): Promise<boolean> {
+    this.assertOpen();
+    return this.schedules.removeSchedule(id);
+  }
+
+  async listSchedules(): Promise<{ version: number; schedules: StoredSchedule[] }> {
+    this.assertOpen();
+    return this.schedules.listSchedules();
+  }
+
+  async schedulesVersion(): Promise<number> {
+    this.assertOpen();
+    return this.schedules.schedulesVersion();
+  }
+
+  /** Claims a schedule's tick in one Lua script: each tick goes to one scheduler. */
+  async claimTick(id: string, revision: number, at: number): Promise<TickClaim> {
+    this.assertOpen();
+    return this.schedules.claimTick(id, revision, at);
   }
 
   /** Persists revoked ids (the fleet's revoked set, with its own expiry) and tells listening workers. */

@@ -13,4 +13,5 @@ export {
   testHeartbeat,
 } from './describe-event-transport.js';
 export { describeResultBackend, type ResultBackendSuiteOptions } from './describe-result-backend.js';
+export { describeScheduleStore, type ScheduleStoreSuiteOptions } from './describe-schedule-store.js';
 export { sleep, uniqueName, waitFor } from './wait-for.js';

@@ -62,6 +62,7 @@ export {
 export { decodeJson, type EncodeJsonOptions, encodeJson, type TaggedString } from '../json-codec.js';
 export { memoryBackendCapabilities } from '../memory/memory-backend.js';
 export { memoryBrokerCapabilities } from '../memory/memory-broker.js';
+export { MemoryScheduleStore } from '../memory/memory-schedule-store.js';
 export {
   clampPriority,
   createTaskMessage,
@@ -75,6 +76,15 @@ export {
   type TaskMessageInit,
   type TaskProperties,
 } from '../message.js';
+export {
+  type CatchUp,
+  hasScheduleStore,
+  type ScheduleCallOptions,
+  type ScheduleSpec,
+  type ScheduleStore,
+  type StoredSchedule,
+  type TickClaim,
+} from '../producer/schedule-store.js';
 export {
   type BackendCapabilities,
   type ChordJoin,

@@ -1,6 +1,7 @@
 import { MemoryRevokeStore, type RevokedEntry, type RevokeStore } from '../control/revoke-store.js';
 import { ClosedError, ResultTimeoutError } from '../errors.js';
 import { decodeJson, encodeJson } from '../json-codec.js';
+import type { ScheduleSpec, StoredSchedule, TickClaim } from '../producer/schedule-store.js';
 import type { ScheduleLock } from '../producer/scheduler.js';
 import {
   type BackendCapabilities,
@@ -12,6 +13,7 @@ import {
   type StoreOptions,
   type WaitOptions,
 } from '../result-backend.js';
+import { MemoryScheduleStore } from './memory-schedule-store.js';
 
 /** Capabilities of the in-memory backend. */
 export const memoryBackendCapabilities: BackendCapabilities = Object.freeze({
@@ -159,6 +161,28 @@ export class MemoryResultBackend implements ResultBackend, ChordJoin, ScheduleLo
   }
 
   private readonly claims = new Map<string, number>();
+  // Schedules managed at runtime (`ScheduleStore`), for schedulers in this process.
+  private readonly schedules = new MemoryScheduleStore();
+
+  upsertSchedule(spec: ScheduleSpec, now: number): Promise<StoredSchedule> {
+    return this.schedules.upsertSchedule(spec, now);
+  }
+
+  removeSchedule(id: string): Promise<boolean> {
+    return this.schedules.removeSchedule(id);
+  }
+
+  listSchedules(): Promise<{ version: number; schedules: StoredSchedule[] }> {
+    return this.schedules.listSchedules();
+  }
+
+  schedulesVersion(): Promise<number> {
+    return this.schedules.schedulesVersion();
+  }
+
+  claimTick(id: string, revision: number, at: number): Promise<TickClaim> {
+    return this.schedules.claimTick(id, revision, at);
+  }
 
   /** Grants `key` to one caller until `ttlMs` passes (the scheduler's per-tick lock). */
   async claim(key: string, ttlMs: number): Promise<boolean> {

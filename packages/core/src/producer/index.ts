@@ -30,6 +30,21 @@ export type { ClientInterceptor, PublishNext } from './client-interceptor.js';
 export type { EnqueueOptions } from './enqueue-options.js';
 export { deadLetterTask, type RedriveOutcome, redriveDeadLetters } from './redrive.js';
 export type { ResultOptions, TaskHandle, TaskStatus } from './result-handle.js';
+export type {
+  ScheduleDefinition,
+  ScheduleInfo,
+  ScheduleTiming,
+  UntypedScheduleDefinition,
+} from './schedule-definition.js';
+export {
+  type CatchUp,
+  hasScheduleStore,
+  type ScheduleCallOptions,
+  type ScheduleSpec,
+  type ScheduleStore,
+  type StoredSchedule,
+  type TickClaim,
+} from './schedule-store.js';
 export {
   createScheduler,
   type Schedule,
