@@ -28,6 +28,7 @@ export {
 } from './client.js';
 export type { ClientInterceptor, PublishNext } from './client-interceptor.js';
 export type { EnqueueOptions } from './enqueue-options.js';
+export { chunks, type MapItem, xmap, xstarmap } from './map-canvas.js';
 export { deadLetterTask, type RedriveOutcome, redriveDeadLetters } from './redrive.js';
 export type { ResultOptions, TaskHandle, TaskStatus } from './result-handle.js';
 export type {

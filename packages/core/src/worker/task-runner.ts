@@ -1,5 +1,6 @@
 import type { Delivery, TaskDelivery } from '../broker.js';
 import { TaskState } from '../result-backend.js';
+import { builtinTask } from './builtin-tasks.js';
 import { settleDownstream } from './canvas-dead-ends.js';
 import type { TaskImplementation } from './implement.js';
 import { storeState } from './outcome-store.js';
@@ -60,7 +61,8 @@ export async function processDelivery(
 
   const poison = rejectPoison(d, deps);
   if (poison) return poison;
-  const impl = deps.registry.get(name);
+  // Celery's built-in tasks (`celery.map`, …) when no registered task has the name.
+  const impl = deps.registry.get(name) ?? builtinTask(name, deps);
   if (!impl) return rejectUnregistered(d, deps);
   const skipped =
     skipRevoked(d, deps) ?? waitForAbandoned(d, deps) ?? skipExpired(d, deps) ?? deferEarly(d, deps);
