@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { badInputSection } from '../bad-input/render-bad-input.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
@@ -123,10 +124,7 @@ task that was running when it struck had its final state and other tasks were re
 **longest stall**, the longest time in the scenario in which no task reached its final state.
 
 ${sections.map(([m, runs]) => modeSection(m, runs)).join('\n')}
-## Bad input
-
-The outcome of each bad input (the bad-input suite) goes here.
-`;
+${badInputSection()}`;
 
 writeFileSync(join(root, 'RELIABILITY.md'), doc);
 console.log(`RELIABILITY.md rendered from ${sections.map(([[m]]) => m).join(' and ')} results`);
