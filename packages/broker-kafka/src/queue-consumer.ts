@@ -58,12 +58,22 @@ export class QueueConsumer implements GroupHandlers, SettlementHost {
   private readonly committer: Committer;
   private readonly stopListening: () => void;
   private state: State = 'running';
+  /**
+   * Set when a commit was refused or the member is rejoining: its membership may be gone, so
+   * nothing more is handed out until a commit succeeds again or a new assignment arrives.
+   */
+  private fenced = false;
+  /** Counts {@link fence} calls, so a commit that started before one does not lift it. */
+  private fences = 0;
   /** Deliveries handed out from partitions still owned and not settled. */
   private inFlight = 0;
   private drainWaiters: (() => void)[] = [];
   /** Set when a partition paused for want of slots, so freed slots check the partitions only then. */
   private creditsBlocked = false;
-  private readonly onCommitError = (e: unknown) => this.report('committing', e);
+  private readonly onCommitError = (e: unknown) => {
+    this.fence();
+    this.report('committing', e);
+  };
   private readonly settler = new KafkaSettler(this);
 
   constructor(private readonly deps: QueueConsumerDeps) {
@@ -116,6 +126,16 @@ export class QueueConsumer implements GroupHandlers, SettlementHost {
       this.tiers.set(key(tp), state);
     }
     if (this.state === 'revoking') this.state = 'running';
+    this.fenced = false;
+  }
+
+  onRejoining(): void {
+    this.fence();
+  }
+
+  private fence(): void {
+    this.fenced = true;
+    this.fences++;
   }
 
   async onRevoking(_partitions: readonly TopicPartition[], keepAlive: () => Promise<void>): Promise<void> {
@@ -134,6 +154,7 @@ export class QueueConsumer implements GroupHandlers, SettlementHost {
   }
 
   onLost(): void {
+    this.fence();
     for (const part of [...this.work.values()]) this.lose(part);
     for (const tier of this.tiers.values()) tier.stop();
     this.tiers.clear();
@@ -198,24 +219,30 @@ export class QueueConsumer implements GroupHandlers, SettlementHost {
       const room = Math.min(credits.free, options.maxUncommitted - part.window.span, records.length - taken);
       const end = taken + room;
       const marker = part.redelivery;
-      let redelivered = false;
-      for (let i = taken; i < end; i++)
-        if (marker.note((records[i] as TransportRecord).offset) > 0) redelivered = true;
-      if (marker.needsPersist) {
-        if (redelivered) {
-          // A record that came back after a crash may be what crashes workers: its count must be
-          // stored before it leaves, or a crash loop would never reach the delivery limit.
-          try {
-            await this.committer.flush();
-          } catch (error) {
-            this.report('storing the redelivery marker', error);
-            break;
-          }
-          if (this.state !== 'running' || part.lost) break;
-        } else {
-          // First deliveries: stored in the same commit round, without holding them back.
-          this.committer.request((e) => this.report('storing the redelivery marker', e));
+      for (let i = taken; i < end; i++) marker.note((records[i] as TransportRecord).offset);
+      // The rest of the fetched batch goes out in later rounds: one commit covers them all.
+      marker.reserve((records[records.length - 1] as TransportRecord).offset + 1);
+      if (this.fenced) marker.touch();
+      const last = (records[end - 1] as TransportRecord).offset;
+      if (this.fenced || !marker.covers(last)) {
+        const fences = this.fences;
+        // Nothing leaves before the group accepted a marker covering it: a record finished but not
+        // committed then comes back counted as a redelivery (and the worker checks its state), and
+        // a member that lost its membership, whose commits are refused, hands nothing out.
+        try {
+          await this.committer.flush();
+        } catch (error) {
+          this.fence();
+          this.report('storing the redelivery marker', error);
+          break;
         }
+        if (this.state !== 'running' || part.lost) break;
+        // A fence raised while the commit was under way still holds.
+        if (fences === this.fences) this.fenced = false;
+        if (this.fenced || !marker.covers(last)) continue;
+      } else if (marker.needsPersist) {
+        // Only the exact end moved (what depth reads): stored in the next commit round.
+        this.committer.request(this.onCommitError);
       }
       const n = Math.min(room, credits.free);
       for (let i = taken; i < taken + n; i++) {

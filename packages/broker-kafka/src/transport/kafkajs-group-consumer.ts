@@ -120,7 +120,11 @@ export class KafkajsGroupConsumer implements GroupConsumer {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) =>
       this.onJoin(event.payload.memberId, event.payload.memberAssignment),
     );
-    this.consumer.on(this.consumer.events.CRASH, (event) => handlers.onError(event.payload.error));
+    this.consumer.on(this.consumer.events.REBALANCING, () => handlers.onRejoining?.());
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      handlers.onRejoining?.();
+      handlers.onError(event.payload.error);
+    });
     await this.consumer.connect();
     // A new group starts at the beginning: records published before the first worker are work too.
     await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
@@ -157,7 +161,10 @@ export class KafkajsGroupConsumer implements GroupConsumer {
     try {
       await heartbeat();
     } catch (error) {
-      if (REBALANCE_ERRORS.has((error as { type?: string }).type ?? '')) this.rejoining = true;
+      if (REBALANCE_ERRORS.has((error as { type?: string }).type ?? '')) {
+        this.rejoining = true;
+        this.options.handlers.onRejoining?.();
+      }
       throw error;
     }
     const records = batch.messages.map((m) => toRecord(batch.topic, batch.partition, m));

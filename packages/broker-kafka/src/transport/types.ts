@@ -89,6 +89,11 @@ export interface GroupHandlers {
    * alive when the wait is long.
    */
   onRevoking(partitions: readonly TopicPartition[], keepAlive: () => Promise<void>): Promise<void>;
+  /**
+   * The member is about to rejoin (a rebalance, a refused heartbeat, a crashed runner): its
+   * membership may be gone already, so hand nothing more out until the next assignment.
+   */
+  onRejoining?(): void;
   /** The partitions were taken away without a revocation (the member was expelled or restarted). */
   onLost(partitions: readonly TopicPartition[]): void;
   /** A transport error the consumer recovered from, for logs. */
