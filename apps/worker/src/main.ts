@@ -71,7 +71,11 @@ const program = new Command('celeriac-worker')
   )
   .option('--grace <ms>', 'shutdown grace period in ms', positiveInt, 30_000)
   .option('--hostname <name>', 'node name in results and events')
-  .option('--events', 'send Celery events and heartbeats (for Flower, celery events)', false)
+  .option(
+    '--events',
+    'send Celery task events from the start (for Flower, celery events); with remote control on, heartbeats are sent anyway and enable_events turns task events on',
+    false,
+  )
   .option('--track-started', 'store STARTED when a task starts (one more write per task)', false)
   .option('--no-control', 'do not answer remote control (celery inspect/control, Flower, celeriac inspect)')
   .option(
@@ -142,11 +146,15 @@ async function main(): Promise<void> {
   );
   worker.on('worker-offline', () => log.info(worker.stats(), 'celeriac worker stopped'));
   await worker.start();
-  const stopEvents = o.events
-    ? sendCeleryEvents(worker, await eventTransportFromUrl<EventTransport>(o.broker), {
-        onError: (error) => log.warn({ error: String(error) }, 'could not send a Celery event'),
-      })
-    : undefined;
+  // With remote control on, events run as on a Celery worker without -E: heartbeats always, task
+  // events once `enable_events` asks (Flower does); `--events` turns them on from the start.
+  const stopEvents =
+    o.events || control
+      ? sendCeleryEvents(worker, await eventTransportFromUrl<EventTransport>(o.broker), {
+          taskEvents: o.events,
+          onError: (error) => log.warn({ error: String(error) }, 'could not send a Celery event'),
+        })
+      : undefined;
   if (o.metricsPort) {
     const { registry } = collectWorkerMetrics(worker, {
       broker,

@@ -4,18 +4,24 @@ import { TaskRevokedError } from '../errors.js';
 import type { ResultBackend } from '../result-backend.js';
 import { TaskState } from '../result-backend.js';
 import { buildMeta } from '../result-meta.js';
+import type { TaskHeaders } from '../message.js';
+import type { TaskEventSwitch } from '../worker/event-switch.js';
 import type { TaskImplementation } from '../worker/implement.js';
 import type { WorkerStats } from '../worker/worker.js';
 import { type ControlNode, startControlNode } from './node.js';
 import { DEFAULT_REVOKE_TTL_MS, hasRevokeStore } from './revoke-store.js';
 import { RevokedSet } from './revoked-set.js';
+import { RevokedStamps } from './revoked-stamps.js';
 import type { ControlRequestInfo, ControlTarget, ControlTimeLimits } from './target.js';
 import type { ControlTransport } from './transport.js';
 
 /** What the runner asks the worker's control plane, per task. */
 export interface RunnerControl {
-  /** Revoked (by broadcast, by a handle, or loaded at start): skip without running. */
-  isRevoked(id: string): boolean;
+  /**
+   * Revoked (by broadcast, by a handle, or loaded at start), or carrying a stamp revoked by
+   * `revoke_by_stamped_headers`: skip without running.
+   */
+  isRevoked(id: string, headers?: Pick<TaskHeaders, 'stamped_headers' | 'stamps'>): boolean;
   /**
    * Whether revokes reach this worker without reading each task's state first (it holds the
    * fleet's revoked set); only a redelivery then needs the read, to skip a finished task.
@@ -48,6 +54,12 @@ export interface WorkerControlDeps {
   setAutoscale(range: { min: number; max: number }): void;
   stop(): Promise<void>;
   onError(error: unknown): void;
+  /** Starts consuming a queue (`add_consumer`); `queues` then lists it. */
+  addQueue?(queue: string): Promise<void>;
+  /** Stops consuming a queue (`cancel_consumer`); held deliveries of it still finish. */
+  cancelQueue?(queue: string): Promise<void>;
+  /** The worker's Celery event sender, when one runs. */
+  eventSwitch?(): TaskEventSwitch | undefined;
 }
 
 interface Held {
@@ -90,6 +102,7 @@ function info(d: TaskDelivery, startedAt?: number): ControlRequestInfo {
  */
 export class WorkerControl implements RunnerControl {
   private readonly revoked = new RevokedSet({ ttlMs: DEFAULT_REVOKE_TTL_MS });
+  private readonly revokedStamps = new RevokedStamps();
   private readonly running = new Map<string, Held>();
   private readonly limits = new Map<string, { softMs?: number; hardMs?: number }>();
   private readonly totals: Record<string, number> = {};
@@ -106,8 +119,9 @@ export class WorkerControl implements RunnerControl {
     return this.storeReady;
   }
 
-  isRevoked(id: string): boolean {
-    return this.revoked.size > 0 && this.revoked.has(id);
+  isRevoked(id: string, headers?: Pick<TaskHeaders, 'stamped_headers' | 'stamps'>): boolean {
+    if (this.revoked.size > 0 && this.revoked.has(id)) return true;
+    return headers !== undefined && this.revokedStamps.matches(headers);
   }
 
   started(d: TaskDelivery, abort: (reason: unknown) => void): void {
@@ -198,6 +212,32 @@ export class WorkerControl implements RunnerControl {
     return terminated;
   }
 
+  /**
+   * Celery's `revoke_by_stamped_headers`: tasks carrying one of the stamps will not run here; with
+   * `terminate`, running ones are aborted as by `revoke`. Resolves with the stamps hit, by scheme.
+   */
+  async revokeByStamps(
+    headers: Readonly<Record<string, readonly string[]>>,
+    terminate: boolean,
+  ): Promise<Record<string, string[]>> {
+    this.revokedStamps.add(headers);
+    if (!terminate) return {};
+    const hit: Record<string, Set<string>> = {};
+    const ids: string[] = [];
+    for (const held of this.running.values()) {
+      const found = RevokedStamps.hits(held.delivery.message.headers, headers);
+      if (Object.keys(found).length === 0) continue;
+      ids.push(held.delivery.message.headers.id);
+      for (const [scheme, stamps] of Object.entries(found)) {
+        const known = hit[scheme] ?? new Set<string>();
+        for (const stamp of stamps) known.add(stamp);
+        hit[scheme] = known;
+      }
+    }
+    if (ids.length) await this.revoke(ids, true);
+    return Object.fromEntries(Object.entries(hit).map(([k, v]) => [k, [...v]]));
+  }
+
   /** Celery's `_revoke` for tasks not running here: REVOKED unless another worker started them. */
   private async markRevoked(backend: ResultBackend, ids: readonly string[]): Promise<void> {
     const metas = await backend.getMany(ids);
@@ -249,6 +289,11 @@ export class WorkerControl implements RunnerControl {
       revoked: () => this.revoked.ids(),
       queues: () => d.queues,
       revoke: (ids, o) => this.revoke(ids, o.terminate),
+      revokeByStampedHeaders: (headers, o) => this.revokeByStamps(headers, o.terminate),
+      ...(d.addQueue ? { addConsumer: d.addQueue } : {}),
+      ...(d.cancelQueue ? { cancelConsumer: d.cancelQueue } : {}),
+      setTaskEvents: (enabled) => d.eventSwitch?.()?.setTaskEvents(enabled),
+      heartbeat: () => d.eventSwitch?.()?.heartbeat(),
       setTimeLimit: (task, l: ControlTimeLimits) => {
         if (!d.registry.has(task)) return false;
         const limits: { softMs?: number; hardMs?: number } = {};

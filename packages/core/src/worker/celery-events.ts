@@ -1,4 +1,5 @@
 import { loadavg, hostname as osHostname } from 'node:os';
+import { attachEventSwitch, type TaskEventSwitch } from './event-switch.js';
 import type { Worker } from './worker.js';
 
 /**
@@ -26,7 +27,10 @@ export interface CeleryEvent {
 export interface CeleryEventOptions {
   /** Heartbeat interval in seconds; monitors mark a worker offline after about twice this. @default 2 */
   readonly freq?: number;
-  /** Also send task-* events (Celery's `-E`). Worker events are always sent. @default true */
+  /**
+   * Send task-* events from the start (Celery's `-E`); remote control's `enable_events` and
+   * `disable_events` switch them at runtime. Worker events are always sent. @default true
+   */
   readonly taskEvents?: boolean;
   /** Reported as `sw_ident`. @default 'celeriac' */
   readonly softwareName?: string;
@@ -41,14 +45,24 @@ function repr(value: unknown): string {
 }
 
 /**
+ * What {@link sendCeleryEvents} returns: call it (or `stop`) to send `worker-offline` and stop;
+ * switch task events and send heartbeats at runtime, as remote control does.
+ */
+export interface CeleryEventsHandle extends TaskEventSwitch {
+  (): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
  * Sends a worker's heartbeats and task events in Celery's format, so Flower and `celery events`
- * show TypeScript workers next to Python ones. Returns a function that sends `worker-offline` and stops.
+ * show TypeScript workers next to Python ones. The worker's remote control (`enable_events`,
+ * `disable_events`, `heartbeat`) drives this sender.
  */
 export function sendCeleryEvents(
   worker: Worker,
   transport: EventTransport,
   options: CeleryEventOptions = {},
-): () => Promise<void> {
+): CeleryEventsHandle {
   const freq = options.freq ?? 2;
   const hostname = worker.hostname.includes('@') ? worker.hostname : `${worker.hostname}@${osHostname()}`;
   let clock = 0;
@@ -82,8 +96,9 @@ export function sendCeleryEvents(
     };
   };
 
-  const unsubscribe: (() => void)[] = [];
-  if (options.taskEvents ?? true) {
+  // Subscribed only while task events are on, so a disabled sender costs the worker nothing.
+  let unsubscribe: (() => void)[] = [];
+  const subscribeTasks = () => {
     unsubscribe.push(
       worker.on('task-received', (e) =>
         send({
@@ -133,17 +148,49 @@ export function sendCeleryEvents(
         if (e.uuid) send({ ...base('task-rejected'), uuid: e.uuid, requeue: false });
       }),
     );
-  }
-  send(workerEvent('worker-online'));
-  const timer = setInterval(() => send(workerEvent('worker-heartbeat')), freq * 1000);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    for (const u of unsubscribe) u();
-    await transport
-      .publishEvent('worker.offline', workerEvent('worker-offline'), hostname)
-      .catch((e: unknown) => options.onError?.(e));
   };
+  const unsubscribeTasks = () => {
+    for (const u of unsubscribe) u();
+    unsubscribe = [];
+  };
+  let taskEvents = options.taskEvents ?? true;
+  if (taskEvents) subscribeTasks();
+  send(workerEvent('worker-online'));
+  const heartbeat = () => send(workerEvent('worker-heartbeat'));
+  const timer = setInterval(heartbeat, freq * 1000);
+  timer.unref();
+  const switches: TaskEventSwitch = {
+    get taskEvents() {
+      return taskEvents;
+    },
+    setTaskEvents(enabled) {
+      const before = taskEvents;
+      if (enabled && !before) subscribeTasks();
+      if (!enabled && before) unsubscribeTasks();
+      taskEvents = enabled;
+      return before;
+    },
+    heartbeat,
+  };
+  const detach = attachEventSwitch(worker, switches);
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      clearInterval(timer);
+      detach();
+      unsubscribeTasks();
+      await transport
+        .publishEvent('worker.offline', workerEvent('worker-offline'), hostname)
+        .catch((e: unknown) => options.onError?.(e));
+    })();
+    return stopped;
+  };
+  return Object.defineProperties(stop, {
+    stop: { value: stop },
+    taskEvents: { get: () => taskEvents },
+    setTaskEvents: { value: switches.setTaskEvents },
+    heartbeat: { value: heartbeat },
+  }) as CeleryEventsHandle;
 }
 
 function errorRepr(error: unknown): string {

@@ -21,9 +21,11 @@ export type { PublishNext } from '../producer/client-interceptor.js';
 export {
   type CeleryEvent,
   type CeleryEventOptions,
+  type CeleryEventsHandle,
   type EventTransport,
   sendCeleryEvents,
 } from './celery-events.js';
+export type { TaskEventSwitch } from './event-switch.js';
 export { type EventReceiver, type EventReceiverOptions, eventsOf } from './event-receiver.js';
 export type { TaskContext, TaskHandler, TaskImplementation } from './implement.js';
 export { implement } from './implement.js';

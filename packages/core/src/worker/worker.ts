@@ -11,6 +11,7 @@ import { DEFAULT_QUEUE } from '../message.js';
 import { interceptPublishes } from '../producer/client-interceptor.js';
 import type { ResultBackend, ResultMeta } from '../result-backend.js';
 import type { TaskImplementation } from './implement.js';
+import { eventSwitchOf } from './event-switch.js';
 import { processDelivery, progressSink, type RunnerDeps } from './task-runner.js';
 import { type TaskEventMap, type TaskEventName, TypedEmitter } from './worker-events.js';
 import { composeExecute, type WorkerInterceptor } from './worker-interceptor.js';
@@ -179,6 +180,7 @@ export function createWorker(options: WorkerOptions): Worker {
           },
           stop: () => worker.stop(),
           onError: (error) => events.emit('worker-error', { error }),
+          eventSwitch: () => eventSwitchOf(worker),
         })
       : undefined;
   const deps: RunnerDeps = {

@@ -58,7 +58,7 @@ export function rejectUnregistered(d: TaskDelivery, deps: RunnerDeps): Promise<v
 
 /** In the worker's revoked set (a broadcast, a handle's revoke, the store): REVOKED, acknowledged, never run. */
 export function skipRevoked(d: TaskDelivery, deps: RunnerDeps): Promise<void> | undefined {
-  if (!deps.control?.isRevoked(d.message.headers.id)) return undefined;
+  if (!deps.control?.isRevoked(d.message.headers.id, d.message.headers)) return undefined;
   return revokeRevoked(d, deps);
 }
 
