@@ -148,7 +148,7 @@ describe('revoke_by_stamped_headers', () => {
 
   it('keeps tasks carrying a revoked stamp from running; others run', async () => {
     const { control, broker, backend, calls } = await setup();
-    expect(await control.broadcast('revoke_by_stamped_headers', { headers: { batch: ['b1'] } })).toEqual({
+    expect(await control.revokeByStampedHeaders({ batch: 'b1' })).toEqual({
       'rt@unit': { ok: `headers {"batch":["b1"]} flagged as revoked, but not terminated` },
     });
     const revoked = stamped('b1', 1);

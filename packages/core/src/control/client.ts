@@ -64,6 +64,14 @@ export interface ControlClient {
   inspect(options?: ControlCallOptions): ControlInspector;
   /** Revokes tasks on every worker; with `terminate`, running attempts are aborted too. */
   revoke(ids: string | readonly string[], options?: RevokeOptions): Promise<RepliesByNode<CommandReply>>;
+  /**
+   * Revokes tasks by their stamps (`{ scheme: stamp or stamps }`), as Celery's
+   * `revoke_by_stamped_headers`; with `terminate`, running ones are aborted too.
+   */
+  revokeByStampedHeaders(
+    headers: Readonly<Record<string, string | readonly string[]>>,
+    options?: RevokeOptions,
+  ): Promise<RepliesByNode<CommandReply>>;
   /** Sets a task's rate limit (`'10/s'`, `'100/m'`; `null` removes it). */
   rateLimit(
     task: string,
@@ -171,6 +179,21 @@ export function createControlClient(
         'revoke',
         {
           task_id: typeof ids === 'string' ? ids : [...ids],
+          terminate: o.terminate ?? false,
+          signal: o.signal ?? 'SIGTERM',
+        },
+        o,
+      ),
+    revokeByStampedHeaders: (headers, o = {}) =>
+      call(
+        'revoke_by_stamped_headers',
+        {
+          headers: Object.fromEntries(
+            Object.entries(headers).map(([scheme, stamps]) => [
+              scheme,
+              typeof stamps === 'string' ? [stamps] : [...stamps],
+            ]),
+          ),
           terminate: o.terminate ?? false,
           signal: o.signal ?? 'SIGTERM',
         },
