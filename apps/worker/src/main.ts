@@ -25,6 +25,17 @@ const log = pino(
   pino.destination({ dest: 1, sync: true }),
 );
 
+/** An error as one log field: a handler may throw megabytes of message, the log gets the start. */
+function clip(error: unknown, max = 8192): string {
+  let text: string;
+  try {
+    text = String(error);
+  } catch {
+    text = 'unprintable error';
+  }
+  return text.length <= max ? text : `${text.slice(0, max)}… [${text.length} characters in all]`;
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
@@ -136,7 +147,10 @@ async function main(): Promise<void> {
     ...(control ? { control } : {}),
   });
   worker.on('task-failed', (e) =>
-    log.warn({ task: e.name, id: e.uuid, error: String(e.error) }, 'task failed'),
+    log.warn({ task: e.name, id: e.uuid, error: clip(e.error) }, 'task failed'),
+  );
+  worker.on('task-skipped', (e) =>
+    log.info({ task: e.name, id: e.uuid, reason: e.reason, state: e.state }, 'task skipped'),
   );
   worker.on('task-rejected', (e) =>
     log.warn({ task: e.name, id: e.uuid, reason: e.reason }, 'message dead-lettered'),

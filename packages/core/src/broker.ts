@@ -103,6 +103,11 @@ export interface MalformedDelivery extends DeliverySettlement {
   readonly kind: 'malformed';
   readonly raw: string;
   readonly error: DecodeError;
+  /**
+   * The task id the message names, when it could be read although the message did not decode
+   * (`error.taskId`): the worker stores the FAILURE under it, so the task's caller fails fast.
+   */
+  readonly taskId?: string | undefined;
 }
 
 /** What a consumer hands to its callback. */

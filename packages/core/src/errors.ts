@@ -82,8 +82,66 @@ export class ValidationError extends CeleriacError {
 export class DecodeError extends CeleriacError {
   readonly code = 'MESSAGE_UNDECODABLE' as const;
   readonly retriable = false as const;
-  constructor(reason: string, options?: CeleriacErrorOptions) {
+  /**
+   * The task id the message's headers name, when one could be read although the message could not
+   * be decoded: the worker stores the FAILURE under it, so a caller waiting on it fails fast.
+   */
+  readonly taskId: string | undefined;
+  constructor(reason: string, options?: CeleriacErrorOptions & { readonly taskId?: string | undefined }) {
     super(msg('MESSAGE_UNDECODABLE', reason), options);
+    this.taskId = options?.taskId;
+  }
+}
+
+/**
+ * A value cannot be encoded as JSON for the wire or a result backend: a circular reference, a
+ * throwing `toJSON`, a BigInt JSON cannot carry exactly, or a canvas signature that is not one.
+ * Deterministic: the same value fails the same way every time, so it is never retried.
+ */
+export class EncodeError extends CeleriacError {
+  readonly code = 'VALUE_UNENCODABLE' as const;
+  readonly retriable = false as const;
+  constructor(reason: string, options?: CeleriacErrorOptions) {
+    super(msg('VALUE_UNENCODABLE', reason), options);
+  }
+}
+
+/**
+ * A task's outcome (its result, error or successor messages) cannot be stored: it cannot be encoded,
+ * or it is larger than the worker's `limits.maxResultBytes`. The task fails with it at once, as its
+ * FAILURE, instead of being run again.
+ */
+export class ResultNotStorableError extends CeleriacError {
+  readonly code = 'RESULT_NOT_STORABLE' as const;
+  readonly retriable = false as const;
+  constructor(
+    readonly taskName: string,
+    readonly taskId: string,
+    reason: string,
+    options?: CeleriacErrorOptions,
+  ) {
+    super(
+      msg('RESULT_NOT_STORABLE', `outcome of task ${taskName} (${taskId}) cannot be stored: ${reason}`),
+      options,
+    );
+  }
+}
+
+/** Why a signed worker refused a message: see {@link SignatureError}. */
+export type SignatureFailure = 'unsigned' | 'unknown-key' | 'bad-signature';
+
+/**
+ * A worker configured with signing keys refused a message: unsigned, signed with a key it does not
+ * know, or altered after signing. The message is dead-lettered and nothing is stored under its id.
+ */
+export class SignatureError extends CeleriacError {
+  readonly code = 'SIGNATURE_REJECTED' as const;
+  readonly retriable = false as const;
+  constructor(
+    readonly reason: SignatureFailure,
+    detail: string,
+  ) {
+    super(msg('SIGNATURE_REJECTED', `${reason}: ${detail}`));
   }
 }
 
@@ -215,6 +273,9 @@ export class ClosedError extends CeleriacError {
 type AnyCeleriacError =
   | ValidationError
   | DecodeError
+  | EncodeError
+  | ResultNotStorableError
+  | SignatureError
   | TaskNotRegisteredError
   | NonRetriableError
   | RetryAfterError

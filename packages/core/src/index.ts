@@ -30,10 +30,14 @@ export {
   ClosedError,
   ConfigError,
   DecodeError,
+  EncodeError,
   NonRetriableError,
   RemoteTaskError,
+  ResultNotStorableError,
   ResultTimeoutError,
   RetryAfterError,
+  SignatureError,
+  type SignatureFailure,
   TaskNotRegisteredError,
   TaskRevokedError,
   TimeLimitExceeded,
@@ -55,3 +59,4 @@ export {
   TaskState,
 } from './result-backend.js';
 export type { AnySchema, SchemaInput, SchemaOutput } from './schema.js';
+export type { SigningKey, SigningOptions } from './signing/signing-options.js';

@@ -3,6 +3,8 @@
  * survive a round trip with Python. Readers also accept the untagged form older kombu sends.
  */
 
+import { EncodeError } from './errors.js';
+
 /** A decoded kombu `decimal` or `uuid`, kept as a branded string so it can be sent back tagged. */
 export interface TaggedString {
   readonly __celeriacTag: 'decimal' | 'uuid';
@@ -45,8 +47,29 @@ function needsReplacer(value: unknown, depth = 0): boolean {
   return false;
 }
 
-/** Serialises a value as kombu-compatible JSON. */
+/** A BigInt as a JSON number when that number is exact; else an {@link EncodeError}, never a silent loss. */
+function bigintToNumber(v: bigint): number {
+  const n = Number(v);
+  if (Number.isSafeInteger(n)) return n;
+  throw new EncodeError(`BigInt ${v} has no exact JSON number; send it as a string`);
+}
+
+/**
+ * Serialises a value as kombu-compatible JSON. Throws {@link EncodeError} for a value JSON cannot
+ * carry (a circular reference, a throwing `toJSON`, a BigInt beyond 2^53): the same value always
+ * fails the same way.
+ */
 export function encodeJson(value: unknown, options: EncodeJsonOptions = {}): string {
+  try {
+    return encode(value, options);
+  } catch (error) {
+    if (error instanceof EncodeError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new EncodeError(`value cannot be encoded as JSON: ${reason}`, { cause: error });
+  }
+}
+
+function encode(value: unknown, options: EncodeJsonOptions): string {
   // Fast path: a replacer function costs on every value, and most payloads are plain JSON.
   if (!needsReplacer(value)) return JSON.stringify(value);
   const tags = options.tags ?? true;
@@ -62,7 +85,7 @@ export function encodeJson(value: unknown, options: EncodeJsonOptions = {}): str
         ? { __type__: 'uuid', __value__: { hex: raw.value.replace(/-/g, '') } }
         : { __type__: 'decimal', __value__: raw.value };
     }
-    if (typeof v === 'bigint') return Number(v);
+    if (typeof v === 'bigint') return bigintToNumber(v);
     return v;
   });
 }

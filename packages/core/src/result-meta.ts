@@ -1,3 +1,4 @@
+import { boundTraceback, errorText, safeString } from './bounded-text.js';
 import { CeleriacError } from './errors.js';
 import type { TaskMessage } from './message.js';
 import { type ExceptionInfo, type ResultMeta, TaskState } from './result-backend.js';
@@ -23,17 +24,18 @@ const CELERY_EXCEPTIONS = new Set([
 /** Encodes a JS error in Celery's `{exc_type, exc_message, exc_module}` form. */
 export function toExceptionInfo(error: unknown): ExceptionInfo {
   if (error instanceof Error) {
-    const name = error.name || 'Error';
+    const name = safeString(error.name) || 'Error';
     const excModule = PY_BUILTINS.has(name)
       ? 'builtins'
       : CELERY_EXCEPTIONS.has(name)
         ? 'celery.exceptions'
         : 'celeriac.errors';
-    const args: unknown[] = [error.message];
+    // Bounded: a handler may throw megabytes of message, and it is stored (and sent) more than once.
+    const args: unknown[] = [errorText(error)];
     if (CeleriacError.is(error)) args.push({ code: error.code, retriable: error.retriable });
     return { exc_type: name, exc_message: args, exc_module: excModule };
   }
-  return { exc_type: 'Exception', exc_message: [String(error)], exc_module: 'builtins' };
+  return { exc_type: 'Exception', exc_message: [errorText(error)], exc_module: 'builtins' };
 }
 
 /** Reads an exception dict back; tolerant of what Python and older clients write. */
@@ -72,6 +74,11 @@ function isoNow(): string {
   return lastIso;
 }
 
+/** A traceback as stored: bounded text, or `null`. */
+function tracebackOf(stack: unknown): string | null {
+  return stack == null ? null : boundTraceback(safeString(stack));
+}
+
 /** Builds the meta for a state change, in Celery's shape. */
 export function buildMeta(
   state: TaskState,
@@ -87,7 +94,7 @@ export function buildMeta(
       isError && !(typeof value === 'object' && value !== null && 'exc_type' in value)
         ? toExceptionInfo(value)
         : value,
-    traceback: options.traceback ?? (isError && value instanceof Error ? (value.stack ?? null) : null),
+    traceback: tracebackOf(options.traceback ?? (isError && value instanceof Error ? value.stack : null)),
     date_done: ready ? isoNow() : null,
     task_id: taskId,
     children: options.children ?? [],

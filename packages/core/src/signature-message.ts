@@ -1,8 +1,36 @@
 import type { OutgoingMessage } from './broker.js';
+import { EncodeError } from './errors.js';
 import { createTaskMessage, DEFAULT_QUEUE, parseCeleryDate, type Signature } from './message.js';
 
 function opt<T>(options: Record<string, unknown>, key: string): T | undefined {
   return options[key] as T | undefined;
+}
+
+function isRecord(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * A signature comes off the wire (a message's callbacks, chain, chord): one that is not a signature
+ * can never become a message, whoever tries, so it fails the same way every time.
+ */
+function checkSignature(sig: Signature): void {
+  const s = sig as unknown as Record<string, unknown>;
+  const ok =
+    isRecord(s) &&
+    typeof s.task === 'string' &&
+    (s.args == null || Array.isArray(s.args)) &&
+    (s.kwargs == null || isRecord(s.kwargs)) &&
+    (s.options == null || isRecord(s.options));
+  if (!ok) throw new EncodeError(`a canvas signature in the message is not a signature: ${preview(sig)}`);
+}
+
+function preview(value: unknown): string {
+  try {
+    return JSON.stringify(value)?.slice(0, 200) ?? String(value);
+  } catch {
+    return typeof value;
+  }
 }
 
 /**
@@ -15,6 +43,7 @@ export function messageFromSignature(
   parent: { id: string; rootId: string },
   extra: { chain?: Signature[] | null } = {},
 ): OutgoingMessage {
+  checkSignature(sig);
   const o = sig.options ?? {};
   const now = Date.now();
   const countdown = opt<number>(o, 'countdown');
@@ -22,7 +51,7 @@ export function messageFromSignature(
   const id = opt<string>(o, 'task_id');
   const message = createTaskMessage({
     task: sig.task,
-    args: sig.immutable ? [...sig.args] : [...prepend, ...sig.args],
+    args: sig.immutable ? [...(sig.args ?? [])] : [...prepend, ...(sig.args ?? [])],
     kwargs: { ...sig.kwargs },
     embed: {
       callbacks: opt<Signature[]>(o, 'link') ?? null,

@@ -124,6 +124,16 @@ function fillProperties(p: Record<string, unknown> | undefined, id: string): Tas
 }
 
 /**
+ * The task id a message that does not decode still names (its headers' `id`, else a v1 body's):
+ * the worker stores the FAILURE under it, so whoever waits on the task fails fast.
+ */
+function salvageId(headers: unknown, body?: unknown): string | undefined {
+  if (isObject(headers) && typeof headers.id === 'string' && headers.id) return headers.id;
+  if (isObject(body) && typeof body.id === 'string' && body.id) return body.id;
+  return undefined;
+}
+
+/**
  * Decodes and checks a task message as a Celery worker would (v2, v1 and hybrid bodies).
  * Throws {@link DecodeError} with the reason; the worker dead-letters such messages.
  */
@@ -131,20 +141,22 @@ export function decodeTaskMessage(parts: WireParts): TaskMessage {
   const contentType = parts.contentType ?? 'application/json';
   if (contentType !== 'application/json') {
     // Celery accepts only JSON by default; pickle would mean remote code execution.
-    throw new DecodeError(`refusing to deserialize content of type ${contentType}`);
+    throw new DecodeError(`refusing to deserialize content of type ${contentType}`, {
+      taskId: salvageId(parts.headers),
+    });
   }
   let body: unknown = parts.body;
   if (typeof body === 'string') {
     try {
       body = decodeJson(body);
     } catch (error) {
-      throw new DecodeError('body is not valid JSON', { cause: error });
+      throw new DecodeError('body is not valid JSON', { cause: error, taskId: salvageId(parts.headers) });
     }
   } else if (body instanceof Uint8Array) {
     try {
       body = decodeJson(Buffer.from(body).toString('utf8'));
     } catch (error) {
-      throw new DecodeError('body is not valid JSON', { cause: error });
+      throw new DecodeError('body is not valid JSON', { cause: error, taskId: salvageId(parts.headers) });
     }
   }
   const headers = isObject(parts.headers) ? parts.headers : {};
@@ -161,9 +173,12 @@ export function decodeTaskMessage(parts: WireParts): TaskMessage {
     kwargs = body.kwargs ?? {};
     embed = normaliseEmbed(body);
   } else if (task) {
-    if (!Array.isArray(body)) throw new DecodeError(`body of task ${task} is not [args, kwargs, embed]`);
+    if (!Array.isArray(body))
+      throw new DecodeError(`body of task ${task} is not [args, kwargs, embed]`, { taskId: id ?? undefined });
     if (body.length < 2 || body.length > 3) {
-      throw new DecodeError(`body of task ${task} has ${body.length} elements; a v2 body has 3`);
+      throw new DecodeError(`body of task ${task} has ${body.length} elements; a v2 body has 3`, {
+        taskId: id ?? undefined,
+      });
     }
     [args, kwargs] = body;
     embed = normaliseEmbed(body[2]);
@@ -176,11 +191,13 @@ export function decodeTaskMessage(parts: WireParts): TaskMessage {
     embed = normaliseEmbed(body);
     h = { ...body, timelimit: body.timelimit, group: body.group ?? body.taskset };
   } else {
-    throw new DecodeError('no task name in headers or body (not a Celery task message)');
+    throw new DecodeError('no task name in headers or body (not a Celery task message)', {
+      taskId: salvageId(headers, body),
+    });
   }
   if (!id) throw new DecodeError(`task ${task} has no id`);
-  if (!Array.isArray(args)) throw new DecodeError(`args of task ${task} is not an array`);
-  if (!isObject(kwargs)) throw new DecodeError(`kwargs of task ${task} is not an object`);
+  if (!Array.isArray(args)) throw new DecodeError(`args of task ${task} is not an array`, { taskId: id });
+  if (!isObject(kwargs)) throw new DecodeError(`kwargs of task ${task} is not an object`, { taskId: id });
   const taskBody: TaskBody = [args, kwargs, embed];
   return {
     headers: fillHeaders(h, task, id),

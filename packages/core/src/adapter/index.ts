@@ -57,6 +57,7 @@ export {
   ClosedError,
   ConfigError,
   DecodeError,
+  EncodeError,
   UnsupportedError,
 } from '../errors.js';
 export { decodeJson, type EncodeJsonOptions, encodeJson, type TaggedString } from '../json-codec.js';

@@ -124,6 +124,11 @@ export class SettleOnceMalformed<H> extends SettleOnce<H> implements MalformedDe
   ) {
     super(queue, deliveryCount, held, settler);
   }
+
+  /** The id the undecodable message names, if any; read from the error, so it costs no field. */
+  get taskId(): string | undefined {
+    return this.error.taskId;
+  }
 }
 
 /**

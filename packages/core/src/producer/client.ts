@@ -9,6 +9,8 @@ import type { ResultBackend } from '../result-backend.js';
 import { RESULT_TTL_HEADER } from '../result-ttl.js';
 import { RETRY_POLICY_HEADER } from '../retry-policy.js';
 import { type AnySchema, validate } from '../schema.js';
+import { signingInterceptor } from '../signing/sign.js';
+import type { SigningOptions } from '../signing/signing-options.js';
 import {
   type ChainOutput,
   type CheckedChain,
@@ -33,6 +35,11 @@ export interface ClientOptions {
   readonly batchSize?: number;
   /** Wrap every publish, first one outermost (e.g. to add a `traceparent` header). @default none */
   readonly interceptors?: readonly ClientInterceptor[];
+  /**
+   * Sign every message (HMAC-SHA256, after the interceptors above), for workers that require signed
+   * messages. @default off
+   */
+  readonly signing?: SigningOptions;
   /**
    * Celery's remote control (an adapter's `createControlTransport`): `client.control` and
    * `handle.cancel()` aborting running tasks. Closed with the client. @default none
@@ -177,7 +184,12 @@ export function createClient(options: ClientOptions): Client {
     createHandle<T>(id, name, backend, output, members ? { ...links, members } : links);
   // Composed once: with no interceptors and a broker that has every capability asked of it, this
   // is the broker itself.
-  const publisher = interceptPublishes(checkedPublisher(broker), options.interceptors);
+  const publisher = interceptPublishes(
+    checkedPublisher(broker),
+    options.signing
+      ? [...(options.interceptors ?? []), signingInterceptor(options.signing)]
+      : options.interceptors,
+  );
   const defaultQueue = options.defaultQueue ?? DEFAULT_QUEUE;
   const batchSize = options.batchSize ?? 1000;
   const queueOf = (contract: AnyTaskContract | undefined, o: EnqueueOptions) =>

@@ -1,4 +1,5 @@
 import { loadavg, hostname as osHostname } from 'node:os';
+import { boundTraceback, errorText, safeString } from '../bounded-text.js';
 import { attachEventSwitch, type TaskEventSwitch } from './event-switch.js';
 import type { Worker } from './worker.js';
 
@@ -130,7 +131,7 @@ export function sendCeleryEvents(
           ...base('task-failed'),
           uuid: e.uuid,
           exception: errorRepr(e.error),
-          traceback: (e.error as Error)?.stack ?? '',
+          traceback: tracebackText(e.error),
         }),
       ),
       worker.on('task-retried', (e) =>
@@ -138,7 +139,7 @@ export function sendCeleryEvents(
           ...base('task-retried'),
           uuid: e.uuid,
           exception: errorRepr(e.error),
-          traceback: (e.error as Error)?.stack ?? '',
+          traceback: tracebackText(e.error),
         }),
       ),
       worker.on('task-revoked', (e) =>
@@ -193,6 +194,13 @@ export function sendCeleryEvents(
   }) as CeleryEventsHandle;
 }
 
+// Bounded, as stored results are: a handler may throw megabytes of message.
 function errorRepr(error: unknown): string {
-  return error instanceof Error ? `${error.name}(${JSON.stringify(error.message)})` : String(error);
+  return error instanceof Error
+    ? `${safeString(error.name)}(${JSON.stringify(errorText(error))})`
+    : errorText(error);
+}
+
+function tracebackText(error: unknown): string {
+  return error instanceof Error && error.stack != null ? boundTraceback(safeString(error.stack)) : '';
 }

@@ -18,6 +18,7 @@ export type {
 } from '../control/target.js';
 export type { ControlTransport } from '../control/transport.js';
 export type { PublishNext } from '../producer/client-interceptor.js';
+export type { SigningKey, SigningOptions } from '../signing/signing-options.js';
 export {
   type CeleryEvent,
   type CeleryEventOptions,
@@ -25,8 +26,8 @@ export {
   type EventTransport,
   sendCeleryEvents,
 } from './celery-events.js';
-export type { TaskEventSwitch } from './event-switch.js';
 export { type EventReceiver, type EventReceiverOptions, eventsOf } from './event-receiver.js';
+export type { TaskEventSwitch } from './event-switch.js';
 export type { TaskContext, TaskHandler, TaskImplementation } from './implement.js';
 export { implement } from './implement.js';
 export {
@@ -38,3 +39,4 @@ export {
 } from './worker.js';
 export type { TaskEventMap, TaskEventName } from './worker-events.js';
 export type { ExecuteNext, WorkerInterceptor } from './worker-interceptor.js';
+export type { ResolvedWorkerLimits, WorkerLimits } from './worker-limits.js';

@@ -11,6 +11,17 @@ export type RunOutcome =
       readonly settled: Promise<void>;
     };
 
+/**
+ * Node's longest timer (2^31 − 1 ms, about 24.8 days): a longer one fires at once. A limit a
+ * message asks for beyond it is held to it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A limit as a timer can keep it: at most {@link MAX_TIMER_MS}; none when unset or not positive. */
+function timerMs(ms: number | undefined): number | undefined {
+  return ms !== undefined && ms > 0 ? Math.min(ms, MAX_TIMER_MS) : undefined;
+}
+
 /** Soft and hard limits for one run, in ms (undefined = none). */
 export interface RunLimits {
   readonly softMs?: number | undefined;
@@ -64,9 +75,8 @@ export function runWithLimits(
     return controller.signal;
   };
   const timers: NodeJS.Timeout[] = [];
-  if (limits.softMs !== undefined && limits.softMs > 0) {
-    timers.push(setTimeout(() => abort(new TimeLimitExceeded(limits.softMs as number)), limits.softMs));
-  }
+  const softMs = timerMs(limits.softMs);
+  if (softMs !== undefined) timers.push(setTimeout(() => abort(new TimeLimitExceeded(softMs)), softMs));
   const cleanup = () => {
     for (const t of timers) clearTimeout(t);
     if (controller) external.removeEventListener('abort', onExternal);
@@ -75,7 +85,8 @@ export function runWithLimits(
     cleanup();
     return outcome;
   };
-  if (limits.hardMs === undefined || limits.hardMs <= 0) {
+  const hardMs = timerMs(limits.hardMs);
+  if (hardMs === undefined) {
     // Nothing to race: run the handler here, awaiting only what it returns.
     let value: unknown;
     try {
@@ -89,7 +100,6 @@ export function runWithLimits(
       (error: unknown) => ended({ kind: 'threw', error }),
     );
   }
-  const hardMs = limits.hardMs;
   const run = Promise.resolve()
     .then(() => fn(signal))
     .then(

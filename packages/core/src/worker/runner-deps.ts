@@ -3,10 +3,12 @@ import type { RetryPolicy } from '../contract.js';
 import type { RunnerControl } from '../control/worker-control.js';
 import type { Publisher } from '../producer/client-interceptor.js';
 import type { ResultBackend, ResultMeta } from '../result-backend.js';
+import type { SigningKeys } from '../signing/signing-options.js';
 import type { ProgressSink } from './handler-context.js';
 import type { TaskImplementation } from './implement.js';
 import type { TaskEventMap, TypedEmitter } from './worker-events.js';
 import type { ExecuteChain } from './worker-interceptor.js';
+import type { ResolvedWorkerLimits } from './worker-limits.js';
 
 /** Everything the runner needs from its worker. */
 export interface RunnerDeps {
@@ -34,4 +36,8 @@ export interface RunnerDeps {
    * worker never runs two attempts of a task at once. Empty unless a hard limit fired.
    */
   readonly abandoned: Set<string>;
+  /** What a message may ask of this worker (retries, delays, result size). */
+  readonly limits: ResolvedWorkerLimits;
+  /** Keys a message must be signed with, when the worker requires signed messages. */
+  readonly signing: SigningKeys | undefined;
 }

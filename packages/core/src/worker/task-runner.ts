@@ -5,7 +5,6 @@ import { settleDownstream } from './canvas-dead-ends.js';
 import type { TaskImplementation } from './implement.js';
 import { storeState } from './outcome-store.js';
 import type { RunnerDeps } from './runner-deps.js';
-import { unstorableResult } from './unstorable.js';
 import {
   deferEarly,
   rejectMalformed,
@@ -19,6 +18,8 @@ import {
 import { parseInput, rejectInvalidInput } from './steps/parse-input.js';
 import { markStarted, runHandler } from './steps/run-handler.js';
 import { joinChord, publishSuccessors, storeFailure, validateOutput } from './steps/store-outcome.js';
+import { rejectForged } from './steps/verify-signature.js';
+import { unstorableResult } from './unstorable.js';
 
 export { progressSink } from './outcome-store.js';
 export type { RunnerDeps } from './runner-deps.js';
@@ -47,6 +48,9 @@ export async function processDelivery(
   handled: () => void = nothing,
 ): Promise<void> {
   if (d.kind === 'malformed') return rejectMalformed(d, deps);
+  // Before anything reads or stores under the id it claims.
+  const forged = rejectForged(d, deps);
+  if (forged) return forged;
   const { message } = d;
   const { id, task: name } = message.headers;
   if (deps.events.has('task-received'))

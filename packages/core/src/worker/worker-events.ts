@@ -17,6 +17,11 @@ export interface TaskEventMap {
   'task-retried': { uuid: string; name: string; error: unknown; delayMs: number; retries: number };
   'task-revoked': { uuid: string; name: string; expired: boolean };
   'task-rejected': { uuid: string | null; name: string | null; reason: { code: string; message: string } };
+  /**
+   * Acknowledged without running: a message whose task id already has a final result (a
+   * redelivery after a crash, or a new message reusing the id). `state` is the stored one.
+   */
+  'task-skipped': { uuid: string; name: string; reason: 'already-finished'; state: string };
   'worker-online': { hostname: string };
   'worker-offline': { hostname: string };
   /** A transport or backend error the worker survived (it requeued the delivery). */

@@ -10,11 +10,15 @@ import { ConfigError } from '../errors.js';
 import { DEFAULT_QUEUE } from '../message.js';
 import { interceptPublishes } from '../producer/client-interceptor.js';
 import type { ResultBackend, ResultMeta } from '../result-backend.js';
-import type { TaskImplementation } from './implement.js';
+import { signingInterceptor } from '../signing/sign.js';
+import { resolveSigning, type SigningOptions } from '../signing/signing-options.js';
 import { eventSwitchOf } from './event-switch.js';
+import type { TaskImplementation } from './implement.js';
 import { processDelivery, progressSink, type RunnerDeps } from './task-runner.js';
+import { failUnstorable, isUnstorable } from './unstorable.js';
 import { type TaskEventMap, type TaskEventName, TypedEmitter } from './worker-events.js';
 import { composeExecute, type WorkerInterceptor } from './worker-interceptor.js';
+import { resolveLimits, type WorkerLimits } from './worker-limits.js';
 
 const DEFAULT_CONCURRENCY = 10;
 const DEFAULT_MAX_DELIVERIES = 10;
@@ -76,6 +80,17 @@ export interface WorkerOptions {
    * Also lets `revoke(…, { terminate: true })` abort running handlers. @default none
    */
   readonly control?: ControlTransport;
+  /**
+   * What a message may ask of this worker: retries and retry delays in its `x-celeriac-retry` header,
+   * the size of the result it makes the worker store. @default see {@link WorkerLimits}
+   */
+  readonly limits?: WorkerLimits;
+  /**
+   * Require signed messages: only tasks signed with one of `keys` run; unsigned, unknown-key and
+   * altered ones are dead-lettered (`SIGNATURE_REJECTED`) with nothing stored under their id. The
+   * worker signs what it publishes (retries, callbacks, chain steps) with `sign`. @default off
+   */
+  readonly signing?: SigningOptions;
 }
 
 /** Counters for monitoring. */
@@ -183,9 +198,14 @@ export function createWorker(options: WorkerOptions): Worker {
           eventSwitch: () => eventSwitchOf(worker),
         })
       : undefined;
+  const signing = options.signing ? resolveSigning(options.signing) : undefined;
+  // Innermost, so it signs the message as the other interceptors leave it.
+  const publishHooks = options.signing
+    ? [...(options.interceptors ?? []), signingInterceptor(options.signing)]
+    : options.interceptors;
   const deps: RunnerDeps = {
     broker: options.broker,
-    publisher: interceptPublishes(options.broker, options.interceptors),
+    publisher: interceptPublishes(options.broker, publishHooks),
     backend,
     registry,
     execute: composeExecute(options.interceptors),
@@ -199,6 +219,8 @@ export function createWorker(options: WorkerOptions): Worker {
     progress: progressSink({ backend, registry }),
     control,
     abandoned: new Set<string>(),
+    limits: resolveLimits(options.limits),
+    signing,
   };
 
   const startNext = () => {
@@ -229,13 +251,18 @@ export function createWorker(options: WorkerOptions): Worker {
       else release();
       if (active === 0 && finishing === 0) for (const w of idleWaiters.splice(0)) w();
     };
-    processDelivery(d, deps, handled).then(done, (error: unknown) => {
+    const requeue = (error: unknown) => {
       // A broker or backend failure: the outcome is not stored, so the message must come back.
       events.emit('worker-error', { error });
       // Through a promise, so even an adapter that throws instead of rejecting frees the slot.
       Promise.resolve()
         .then(() => d.requeue({ delayMs: STORE_FAILURE_REQUEUE_DELAY_MS }))
         .then(done, done);
+    };
+    processDelivery(d, deps, handled).then(done, (error: unknown) => {
+      // An outcome that cannot be encoded never will be: the task fails now, it does not come back.
+      if (d.kind === 'task' && isUnstorable(error)) failUnstorable(d, error, deps).then(done, requeue);
+      else requeue(error);
     });
   };
 

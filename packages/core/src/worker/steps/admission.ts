@@ -5,6 +5,7 @@
 import type { MalformedDelivery, TaskDelivery } from '../../broker.js';
 import { parseCeleryDate } from '../../message.js';
 import { type ExceptionInfo, READY_STATES, type ResultMeta, TaskState } from '../../result-backend.js';
+import { buildMeta } from '../../result-meta.js';
 import { settleDownstream } from '../canvas-dead-ends.js';
 import { rejectDelivery, storeState } from '../outcome-store.js';
 import type { RunnerDeps } from '../runner-deps.js';
@@ -27,11 +28,17 @@ const EXPIRED: ExceptionInfo = {
 /** How long a copy of a task waits while an abandoned attempt of it still runs on this worker. */
 const ABANDONED_RETRY_MS = 1000;
 
-/** A delivery that did not decode: dead-lettered with the decoder's reason. */
+/**
+ * A delivery that did not decode: dead-lettered with the decoder's reason, and when its task id
+ * could still be read, FAILURE stored under it so the caller fails fast. Not on a worker that
+ * requires signed messages: an undecodable message cannot be verified, so its id is not trusted.
+ */
 export async function rejectMalformed(d: MalformedDelivery, deps: RunnerDeps): Promise<void> {
   const reason = { code: d.error.code, message: d.error.message };
+  const taskId = deps.signing ? undefined : d.taskId;
+  if (taskId && deps.backend) await deps.backend.store(buildMeta(TaskState.FAILURE, taskId, d.error));
   await d.deadLetter(reason);
-  deps.events.emit('task-rejected', { uuid: null, name: null, reason });
+  deps.events.emit('task-rejected', { uuid: taskId ?? null, name: null, reason });
 }
 
 /** A message delivered more than `maxDeliveries` times probably crashes its worker: dead-lettered. */
@@ -128,5 +135,13 @@ async function skipFinished(d: TaskDelivery, existing: ResultMeta, deps: RunnerD
       uuid: d.message.headers.id,
       name: d.message.headers.task,
       expired: false,
+    });
+  // Acknowledged without running: said out loud, as a message reusing a finished id may be a mistake.
+  else
+    deps.events.emit('task-skipped', {
+      uuid: d.message.headers.id,
+      name: d.message.headers.task,
+      reason: 'already-finished',
+      state: existing.status,
     });
 }

@@ -10,6 +10,7 @@ import { errbacksOf, failChain, onChordPart, successorsOf } from '../canvas-disp
 import type { TaskImplementation } from '../implement.js';
 import { storeOptionsOf, storeState } from '../outcome-store.js';
 import type { RunnerDeps } from '../runner-deps.js';
+import { clampRetryPolicy } from '../worker-limits.js';
 
 /** The handler's value parsed by the output schema; a promise only for an async schema. */
 export function validateOutput(impl: TaskImplementation, message: TaskMessage, value: unknown): unknown {
@@ -45,9 +46,9 @@ function retryPolicyOf(
   impl: TaskImplementation,
   deps: RunnerDeps,
 ): RetryPolicy | undefined {
-  const header = message.headers[RETRY_POLICY_HEADER];
-  if (header && typeof header === 'object') return header as RetryPolicy;
-  return impl.contract.defaults.retry ?? deps.defaultRetry;
+  const trusted = impl.contract.defaults.retry ?? deps.defaultRetry;
+  // The header comes off the wire: held to the worker's limits, never taken as it is.
+  return clampRetryPolicy(message.headers[RETRY_POLICY_HEADER], deps.limits, trusted) ?? trusted;
 }
 
 // By code, not `instanceof`: these errors come from user code, which may carry its own copy of the
