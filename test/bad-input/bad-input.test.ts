@@ -10,6 +10,7 @@ import { uniqueName, waitFor } from '@celeriac/testkit';
 import { describe, expect, it } from 'vitest';
 import { BAD_INPUTS, echo, type Sent } from './inputs.js';
 import { type InputOutcome, writeInputResults } from './results.js';
+import { RUNNER_LIMITS, RUNNER_TASKS } from './runner-inputs.js';
 import { BAD_INPUT_BROKERS, type BadInputTarget, badInputTarget } from './targets.js';
 
 /**
@@ -53,7 +54,8 @@ async function runInputs(target: BadInputTarget): Promise<void> {
     broker: target.open(),
     backend,
     // The schema guarantees a string `text` (it carries no static types: no schema library here).
-    tasks: [implement(echo, (input) => (input as { text: string }).text.length)],
+    tasks: [implement(echo, (input) => (input as { text: string }).text.length), ...RUNNER_TASKS],
+    limits: RUNNER_LIMITS,
     queues: [queue],
     concurrency: 2,
   });
@@ -105,7 +107,9 @@ async function runInputs(target: BadInputTarget): Promise<void> {
     if (s.outcome) outcomes.push(s.outcome);
     else if (s.sent) {
       const meta = s.sent.id ? await backend.get(s.sent.id) : null;
-      outcomes.push(outcomeOf(s.input, s.sent, letters, meta));
+      const outcome = outcomeOf(s.input, s.sent, letters, meta);
+      const note = s.input.note?.(meta);
+      outcomes.push(note ? { ...outcome, note: outcome.note ? `${outcome.note}; ${note}` : note } : outcome);
     }
   }
   // A `__proto__` key in the input must never reach Object.prototype.

@@ -1,5 +1,6 @@
-import { type Broker, defineTask, type TaskMessage } from '@celeriac/core';
+import { type Broker, defineTask, type ResultMeta, type TaskMessage } from '@celeriac/core';
 import { createTaskMessage } from '@celeriac/core/adapter';
+import { RUNNER_INPUTS } from './runner-inputs.js';
 import type { BadInputTarget } from './targets.js';
 
 /** A schema that wants `{ text: string }` and lets anything else through, without a schema library. */
@@ -43,6 +44,8 @@ export interface BadInput {
   readonly description: string;
   skip?(ctx: SendContext): string | undefined;
   send(ctx: SendContext): Promise<Sent>;
+  /** A word for the report from the final state stored (e.g. how often the handler ran). */
+  note?(meta: ResultMeta | null): string | undefined;
 }
 
 function nested(depth: number): unknown {
@@ -153,4 +156,5 @@ export const BAD_INPUTS: readonly BadInput[] = [
     send: (ctx) =>
       publish(ctx, echoMessage({ text: 'x'.repeat(ctx.broker.capabilities.maxMessageBytes + 1024) })),
   },
+  ...RUNNER_INPUTS,
 ];

@@ -10,6 +10,34 @@ import { adapterRequire } from '../chaos/target.js';
 export const BAD_INPUT_BROKERS = ['memory', 'redis', 'rabbitmq', 'kafka'] as const;
 export type BadInputBroker = (typeof BAD_INPUT_BROKERS)[number];
 
+/** A message as a foreign producer sends it: Celery headers, a content type, the body as sent. */
+export interface ForeignMessage {
+  readonly headers: Record<string, unknown>;
+  readonly contentType: string;
+  /** The body as it goes into the envelope; with `base64`, the envelope says it is base64. */
+  readonly body: string;
+  readonly base64?: boolean;
+}
+
+/** kombu's JSON envelope (Redis lists, and the Kafka layout kombu writes) around a foreign message. */
+function kombuEnvelope(queue: string, m: ForeignMessage): string {
+  return JSON.stringify({
+    body: m.body,
+    'content-encoding': 'utf-8',
+    'content-type': m.contentType,
+    headers: m.headers,
+    properties: {
+      correlation_id: m.headers.id ?? '',
+      reply_to: '',
+      delivery_mode: 2,
+      delivery_info: { exchange: '', routing_key: queue },
+      priority: 0,
+      ...(m.base64 ? { body_encoding: 'base64' } : {}),
+      delivery_tag: `foreign-${Math.random()}`,
+    },
+  });
+}
+
 /** What the bad-input suite needs of one broker, on the shared test services. */
 export interface BadInputTarget {
   readonly name: BadInputBroker;
@@ -21,6 +49,11 @@ export interface BadInputTarget {
   declare(queue: string): Promise<void>;
   /** Puts raw bytes on a queue with the broker's own client library, as a foreign producer would. */
   injectRaw(queue: string, raw: string): Promise<void>;
+  /**
+   * Puts a message with Celery headers and a content type of its choosing on a queue, in the
+   * broker's kombu layout, as a foreign producer would; absent where the layout has no content type.
+   */
+  injectForeign?(queue: string, message: ForeignMessage): Promise<void>;
   /** Ends a consumer as a killed process would: nothing returned, recovery brings it back. */
   crash(broker: Broker, consumer: Consumer): Promise<void>;
   /** Whether {@link crash} recovers within a second or two (Kafka waits for a group rebalance). */
@@ -86,6 +119,7 @@ function redisTarget(): BadInputTarget {
     },
     declare: async () => {},
     injectRaw: async (queue, text) => void (await client().lpush(queue, text)),
+    injectForeign: async (queue, m) => void (await client().lpush(queue, kombuEnvelope(queue, m))),
     crash: (broker) => (broker as RedisBroker).destroy(),
     quickCrash: true,
     // kombu's `unacked` holds `[envelope, exchange, queue]`; ours `<step>:<length>:<queue><raw>`.
@@ -125,6 +159,18 @@ function rabbitmqTarget(): BadInputTarget {
   const amqp = adapterRequire('broker-rabbitmq')('amqplib') as RawAmqp;
   const brokers: RabbitMQBroker[] = [];
   const queues = new Set<string>();
+  const sendAmqp = async (queue: string, text: string, options: Record<string, unknown>) => {
+    const model = await amqp.connect(AMQP_URL);
+    model.on('error', () => {});
+    try {
+      const ch = await model.createConfirmChannel();
+      ch.on('error', () => {});
+      ch.sendToQueue(queue, Buffer.from(text, 'utf8'), options);
+      await ch.waitForConfirms();
+    } finally {
+      await model.close();
+    }
+  };
   const open = () => {
     const b = new RabbitMQBroker({ url: AMQP_URL });
     brokers.push(b);
@@ -141,18 +187,16 @@ function rabbitmqTarget(): BadInputTarget {
       const consumer = await b.consume({ queues: [queue], prefetch: 1, onDelivery: (d) => void d.requeue() });
       await consumer.close();
     },
-    injectRaw: async (queue, text) => {
-      const model = await amqp.connect(AMQP_URL);
-      model.on('error', () => {});
-      try {
-        const ch = await model.createConfirmChannel();
-        ch.on('error', () => {});
-        ch.sendToQueue(queue, Buffer.from(text, 'utf8'), { persistent: true });
-        await ch.waitForConfirms();
-      } finally {
-        await model.close();
-      }
-    },
+    injectRaw: (queue, text) => sendAmqp(queue, text, { persistent: true }),
+    // AMQP carries headers and content type as properties, the body as raw bytes (never base64).
+    injectForeign: (queue, m) =>
+      sendAmqp(queue, m.body, {
+        persistent: true,
+        headers: m.headers,
+        contentType: m.contentType,
+        contentEncoding: 'utf-8',
+        correlationId: String(m.headers.id ?? ''),
+      }),
     crash: async (broker) => (broker as RabbitMQBroker).destroy(),
     quickCrash: true,
     // RabbitMQ itself returns what a closed or dropped channel held.
@@ -193,6 +237,11 @@ function kafkaTarget(): BadInputTarget {
     injectRaw: async (queue, raw) => {
       injector ??= open();
       await injector.injectRaw(queue, raw);
+    },
+    // A record whose value is kombu's JSON envelope, as kombu's Kafka transport writes it.
+    injectForeign: async (queue, m) => {
+      injector ??= open();
+      await injector.injectRaw(queue, kombuEnvelope(queue, m));
     },
     crash: (broker) => (broker as KafkaBroker).simulateCrash(),
     quickCrash: false,

@@ -1,4 +1,4 @@
-import { type TaskMessage } from '@celeriac/core';
+import type { TaskMessage } from '@celeriac/core';
 import { encodeBody, parseCeleryDate, type WireParts } from '@celeriac/core/adapter';
 import type { Message, Options } from 'amqplib';
 import {
@@ -139,10 +139,20 @@ export function routeAtSend(spec: PublishSpec, now = Date.now()): PublishSpec {
   };
 }
 
-/** Headers RabbitMQ or this adapter add in transit; never part of the task's own headers. */
+/** The headers this adapter adds in transit (other `x-celeriac-*` headers are the task's own). */
+const ADAPTER_HEADERS: ReadonlySet<string> = new Set([
+  DELIVERY_COUNT_HEADER,
+  ...Object.values(DEAD_LETTER_HEADERS),
+]);
+
+/**
+ * Headers RabbitMQ or this adapter add in transit; never part of the task's own headers. Only the
+ * adapter's own: core's `x-celeriac-*` headers (retry policy, result expiry, signature) travel with
+ * the task.
+ */
 export function isTransportHeader(name: string): boolean {
   return (
-    name.startsWith('x-celeriac-') ||
+    ADAPTER_HEADERS.has(name) ||
     name === 'x-delivery-count' ||
     name === 'x-death' ||
     /^x-(first|last)-death-/.test(name)
