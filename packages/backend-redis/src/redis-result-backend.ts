@@ -11,6 +11,9 @@ import {
   TickBatcher,
   type TickClaim,
   type WaitOptions,
+  type WorkflowNodeLinks,
+  type WorkflowSnapshot,
+  type WorkflowTransition,
 } from '@celeriac/core/adapter';
 import type { ScheduleLock } from '@celeriac/core/producer';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -24,6 +27,7 @@ import { RedisRevokeStore, revokeKeys } from './revoke-store.js';
 import { RedisScheduleStore, scheduleKeys } from './schedule-store.js';
 import { type StoreScriptClient, withStoreScript } from './store-script.js';
 import { type WaitDiagnostics, WaitHub } from './wait-hub.js';
+import { RedisWorkflowStore, workflowKeyOf } from './workflow-store.js';
 
 /** One queued `store()`. */
 interface StoreItem {
@@ -93,6 +97,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
   private readonly chords: ChordStore;
   private readonly revokes: RedisRevokeStore;
   private readonly schedules: RedisScheduleStore;
+  private readonly workflows: RedisWorkflowStore;
   private readonly batcher: TickBatcher<StoreItem, number> | undefined;
   private roundTrips = 0;
   private keptSuccess = 0;
@@ -120,6 +125,11 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
       revokeKeys(this.options.globalKeyPrefix),
     );
     this.schedules = new RedisScheduleStore(this.primary, scheduleKeys(this.options.globalKeyPrefix));
+    this.workflows = new RedisWorkflowStore(
+      this.primary,
+      workflowKeyOf(this.options.globalKeyPrefix),
+      this.options.ttlMs,
+    );
     if (this.options.batchStores) {
       this.batcher = new TickBatcher((items) => this.storeBatch(items), this.options.maxBatchSize);
     }
@@ -278,6 +288,33 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
   async claimTick(id: string, revision: number, at: number): Promise<TickClaim> {
     this.assertOpen();
     return this.schedules.claimTick(id, revision, at);
+  }
+
+  /** Creates a workflow's state (the `WorkflowStore`), in one Lua script; false when the id exists. */
+  async createWorkflow(
+    id: string,
+    definition: string,
+    nodes: readonly WorkflowNodeLinks[],
+    ttlMs?: number,
+  ): Promise<boolean> {
+    this.assertOpen();
+    return this.workflows.createWorkflow(id, definition, nodes, ttlMs);
+  }
+
+  /** Records a workflow node's outcome and applies it to the graph, in one Lua script. */
+  async completeWorkflowNode(
+    id: string,
+    node: string,
+    state: 'SUCCESS' | 'FAILURE',
+    result: string,
+  ): Promise<WorkflowTransition | null> {
+    this.assertOpen();
+    return this.workflows.completeWorkflowNode(id, node, state, result);
+  }
+
+  async getWorkflow(id: string): Promise<WorkflowSnapshot | null> {
+    this.assertOpen();
+    return this.workflows.getWorkflow(id);
   }
 
   /** Persists revoked ids (the fleet's revoked set, with its own expiry) and tells listening workers. */

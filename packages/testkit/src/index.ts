@@ -14,4 +14,5 @@ export {
 } from './describe-event-transport.js';
 export { describeResultBackend, type ResultBackendSuiteOptions } from './describe-result-backend.js';
 export { describeScheduleStore, type ScheduleStoreSuiteOptions } from './describe-schedule-store.js';
+export { describeWorkflowStore, type WorkflowStoreSuiteOptions } from './describe-workflow-store.js';
 export { sleep, uniqueName, waitFor } from './wait-for.js';

@@ -64,6 +64,7 @@ export { decodeJson, type EncodeJsonOptions, encodeJson, type TaggedString } fro
 export { memoryBackendCapabilities } from '../memory/memory-backend.js';
 export { memoryBrokerCapabilities } from '../memory/memory-broker.js';
 export { MemoryScheduleStore } from '../memory/memory-schedule-store.js';
+export { MemoryWorkflowStore } from '../memory/memory-workflow-store.js';
 export {
   clampPriority,
   createTaskMessage,
@@ -101,6 +102,15 @@ export {
 } from '../result-backend.js';
 export { buildMeta, fromExceptionInfo, toExceptionInfo } from '../result-meta.js';
 export { decodeTaskMessage, encodeBody, encodeHeaders, type WireParts } from '../wire.js';
+export {
+  hasWorkflowStore,
+  type UpstreamFailure,
+  type WorkflowNodeLinks,
+  type WorkflowNodeState,
+  type WorkflowSnapshot,
+  type WorkflowStore,
+  type WorkflowTransition,
+} from '../workflow/workflow-store.js';
 export { type DecodedMessage, decodeOrMalformed } from './decode-or-malformed.js';
 export { redactUrl } from './redact-url.js';
 export {

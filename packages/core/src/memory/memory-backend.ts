@@ -13,7 +13,9 @@ import {
   type StoreOptions,
   type WaitOptions,
 } from '../result-backend.js';
+import type { WorkflowNodeLinks, WorkflowSnapshot, WorkflowTransition } from '../workflow/workflow-store.js';
 import { MemoryScheduleStore } from './memory-schedule-store.js';
+import { MemoryWorkflowStore } from './memory-workflow-store.js';
 
 /** Capabilities of the in-memory backend. */
 export const memoryBackendCapabilities: BackendCapabilities = Object.freeze({
@@ -163,6 +165,30 @@ export class MemoryResultBackend implements ResultBackend, ChordJoin, ScheduleLo
   private readonly claims = new Map<string, number>();
   // Schedules managed at runtime (`ScheduleStore`), for schedulers in this process.
   private readonly schedules = new MemoryScheduleStore();
+  // Workflows' state (`WorkflowStore`), for workers and producers in this process.
+  private readonly workflows = new MemoryWorkflowStore();
+
+  createWorkflow(
+    id: string,
+    definition: string,
+    nodes: readonly WorkflowNodeLinks[],
+    ttlMs: number = this.ttlMs,
+  ): Promise<boolean> {
+    return this.workflows.createWorkflow(id, definition, nodes, ttlMs);
+  }
+
+  completeWorkflowNode(
+    id: string,
+    node: string,
+    state: 'SUCCESS' | 'FAILURE',
+    result: string,
+  ): Promise<WorkflowTransition | null> {
+    return this.workflows.completeWorkflowNode(id, node, state, result);
+  }
+
+  getWorkflow(id: string): Promise<WorkflowSnapshot | null> {
+    return this.workflows.getWorkflow(id);
+  }
 
   upsertSchedule(spec: ScheduleSpec, now: number): Promise<StoredSchedule> {
     return this.schedules.upsertSchedule(spec, now);

@@ -21,6 +21,14 @@ export type { ControlTransport } from '../control/transport.js';
 export { SIGNATURE_HEADER, SIGNATURE_KEY_HEADER } from '../signing/canonical.js';
 export { signingInterceptor } from '../signing/sign.js';
 export type { SigningKey, SigningOptions } from '../signing/signing-options.js';
+export type {
+  UpstreamFailure,
+  WorkflowNodeLinks,
+  WorkflowNodeState,
+  WorkflowSnapshot,
+  WorkflowStore,
+  WorkflowTransition,
+} from '../workflow/workflow-store.js';
 export { type ChainOutput, type SignatureOptions, signature, type TypedSignature } from './canvas.js';
 export {
   type Client,
@@ -58,3 +66,16 @@ export {
   tickTaskId,
 } from './scheduler.js';
 export { type Settled, waitMany } from './wait-many.js';
+export {
+  type DefinedNode,
+  type StepOptions,
+  step,
+  type UpstreamResults,
+  type Workflow,
+  type WorkflowCycle,
+  type WorkflowNode,
+  type WorkflowOptions,
+  type WorkflowResults,
+  workflow,
+} from './workflow/define.js';
+export type { WorkflowRun, WorkflowStartOptions, WorkflowStatus } from './workflow/run.js';

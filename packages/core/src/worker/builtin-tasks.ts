@@ -7,6 +7,7 @@ import { publishGroup } from '../producer/canvas-publish.js';
 import { type AnySchema, type StandardSchemaV1, validate } from '../schema.js';
 import type { TaskContext, TaskImplementation } from './implement.js';
 import type { RunnerDeps } from './runner-deps.js';
+import { workflowDriverTasks } from './workflow-driver.js';
 
 interface MapInput {
   readonly task: Signature;
@@ -111,12 +112,13 @@ async function publishChunks(deps: RunnerDeps, input: ChunksInput, ctx: TaskCont
 const cache = new WeakMap<RunnerDeps, Map<string, TaskImplementation>>();
 
 /**
- * The built-in Celery task of this name (`celery.map`, `celery.starmap`, `celery.chunks`) bound to
- * a worker, for a message no registered task claims; `undefined` for any other name. Not listed
- * among a worker's registered tasks, as in Celery.
+ * The built-in task of this name bound to a worker, for a message no registered task claims:
+ * Celery's `celery.map`, `celery.starmap` and `celery.chunks`, and the workflow driver
+ * (`celeriac.workflow.advance`, `celeriac.workflow.failed`); `undefined` for any other name. Not
+ * listed among a worker's registered tasks, as in Celery.
  */
 export function builtinTask(name: string, deps: RunnerDeps): TaskImplementation | undefined {
-  if (!name.startsWith('celery.')) return undefined;
+  if (!name.startsWith('celery.') && !name.startsWith('celeriac.')) return undefined;
   let bound = cache.get(deps);
   if (!bound) {
     bound = new Map<string, TaskImplementation>([
@@ -129,6 +131,7 @@ export function builtinTask(name: string, deps: RunnerDeps): TaskImplementation 
         CHUNKS.name,
         { contract: CHUNKS, handler: (input, ctx) => publishChunks(deps, input as ChunksInput, ctx) },
       ],
+      ...workflowDriverTasks(deps),
     ]);
     cache.set(deps, bound);
   }

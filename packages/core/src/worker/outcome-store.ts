@@ -4,6 +4,7 @@ import { type ExceptionInfo, type ResultBackend, type StoreOptions, TaskState } 
 import { buildMeta, toExceptionInfo } from '../result-meta.js';
 import { resultStoreOptions } from '../result-ttl.js';
 import { settleDownstream } from './canvas-dead-ends.js';
+import { errbacksOf } from './canvas-dispatch.js';
 import type { ProgressSink } from './handler-context.js';
 import type { TaskImplementation } from './implement.js';
 import type { RunnerDeps } from './runner-deps.js';
@@ -58,6 +59,9 @@ export async function rejectDelivery(
       buildMeta(TaskState.FAILURE, id, info, { message: d.message }),
       storeOptionsOf(deps, d.message),
     );
+  // Failed for good, as a failure in the handler: its errbacks are told (a workflow's driver among them).
+  const errbacks = errbacksOf(d.message);
+  if (errbacks.length) await deps.publisher.publishMany(errbacks);
   // Rejected for good: the chain steps, callbacks and chord waiting on it fail with the cause.
   await settleDownstream(d.message, TaskState.FAILURE, info, deps);
   const message = error instanceof Error ? error.message : `${info.exc_type}: ${String(info.exc_message)}`;
