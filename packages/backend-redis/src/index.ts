@@ -8,5 +8,5 @@ export { redisBackendCapabilities } from './capabilities.js';
 export { createResultBackend } from './create-result-backend.js';
 export type { RedisResultBackendOptions } from './options.js';
 export { type RedisBackendDiagnostics, RedisResultBackend } from './redis-result-backend.js';
-export { type ParsedBackendUrl, parseBackendUrl } from './url.js';
+export { backendSchemes, type ParsedBackendUrl, parseBackendUrl } from './url.js';
 export type { WaitDiagnostics } from './wait-hub.js';

@@ -18,7 +18,9 @@ export interface ParsedBackendUrl {
   readonly connectionName?: string;
 }
 
-const SCHEMES = ['redis', 'rediss', 'redis+sentinel'] as const;
+/** The URL schemes this adapter serves (without `:`), read by the CLIs to pick it by URL. */
+export const backendSchemes = ['redis', 'rediss', 'redis+sentinel'] as const;
+const SCHEMES = backendSchemes;
 type Scheme = (typeof SCHEMES)[number];
 
 function fail(url: string, problem: string): never {
