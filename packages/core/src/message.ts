@@ -107,10 +107,26 @@ function seconds(ms: number | null | undefined): number | null {
   return ms == null ? null : ms / 1000;
 }
 
+/**
+ * The JSON of a call for its repr header. Informational only: a value JSON cannot carry (circular,
+ * a throwing `toJSON`) gets a placeholder here, and the real encoder says why it cannot be sent.
+ */
+function reprText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    try {
+      return JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) ?? '';
+    } catch {
+      return '<unrepresentable>';
+    }
+  }
+}
+
 function repr(value: unknown): string {
   // No args at all is common (an object input travels as kwargs): skip the serialiser for it.
   if (Array.isArray(value) && value.length === 0 && !('toJSON' in value)) return '[]';
-  const text = JSON.stringify(value) ?? '';
+  const text = reprText(value);
   if (text.length <= 1024) return text;
   // Never cut a surrogate pair in two: the lone half would travel as a `\ud83d` escape, valid JSON
   // that some decoders refuse (Redis's Lua cjson among them).

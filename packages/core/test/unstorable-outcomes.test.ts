@@ -5,8 +5,8 @@ import { RemoteTaskError } from '../src/errors.js';
 import { MemoryResultBackend } from '../src/memory/memory-backend.js';
 import { MemoryBroker } from '../src/memory/memory-broker.js';
 import type { Signature } from '../src/message.js';
-import { createClient } from '../src/producer/index.js';
-import { createWorker, implement, type Worker } from '../src/worker/index.js';
+import { createClient, signature } from '../src/producer/index.js';
+import { createWorker, implement, type Worker, type WorkerLimits } from '../src/worker/index.js';
 
 // Item 2 of the reliability issue: an outcome that can never be stored is the task's FAILURE,
 // stored at once, and the handler runs once, instead of a requeue loop of reruns.
@@ -70,10 +70,10 @@ afterEach(async () => {
   runs.clear();
 });
 
-async function setup() {
+async function setup(limits: WorkerLimits | undefined = { maxResultBytes: 1024 }) {
   const broker = new MemoryBroker();
   const backend = new MemoryResultBackend();
-  const worker = createWorker({ broker, backend, tasks, limits: { maxResultBytes: 1024 } });
+  const worker = createWorker({ broker, backend, tasks, ...(limits ? { limits } : {}) });
   workers.push(worker);
   await worker.start();
   return { broker, backend, worker, client: createClient({ broker, backend }) };
@@ -103,6 +103,33 @@ describe('unstorable outcomes', () => {
     expect(error.remote.excMessage).toContain(`outcome of task ${contract.name} (${handle.id})`);
     expect(error.remote.excMessage).toMatch(reason);
     expect(runs.get(contract.name)).toBe(1);
+    expect(await broker.depth('celery')).toBe(0);
+  });
+
+  it.each([
+    ['a circular result', circular, /circular/i],
+    ['a result whose toJSON throws', throwingToJson, /no JSON for you/],
+    ['a BigInt result beyond 2^53', bigInt, /BigInt 18446744073709551616/],
+  ])(
+    'without a size limit, %s still fails once when the backend cannot encode it',
+    async (_, contract, reason) => {
+      const { client } = await setup(undefined);
+      const handle = await client.enqueue(contract, {});
+      const error = await remoteError(handle.result({ timeoutMs: 5_000 }));
+      expect(error.remote.excType).toBe('ResultNotStorableError');
+      expect(error.remote.excMessage).toMatch(reason);
+      expect(runs.get(contract.name)).toBe(1);
+    },
+  );
+
+  it('without a size limit, a circular result with a callback fails once and publishes nothing', async () => {
+    const { client, broker } = await setup(undefined);
+    const callback = signature(fine, {}, { immutable: true });
+    const handle = await client.enqueue(circular, {}, { link: [callback] });
+    const error = await remoteError(handle.result({ timeoutMs: 5_000 }));
+    expect(error.remote.excType).toBe('ResultNotStorableError');
+    expect(runs.get('bad.circular')).toBe(1);
+    expect(runs.get('ok.fine')).toBeUndefined();
     expect(await broker.depth('celery')).toBe(0);
   });
 

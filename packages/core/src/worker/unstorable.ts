@@ -26,19 +26,23 @@ function isKept(message: TaskMessage, deps: RunnerDeps): boolean {
 }
 
 /**
- * Why a successful task's value cannot be stored, or `undefined` when it can. Plain values cost a
- * type check; only an object (or a long string) is encoded here, once more than the backend will.
+ * Why a successful task's value is over the worker's `limits.maxResultBytes` or cannot be encoded,
+ * checked before any successor sees it; `undefined` when it is fine. Without that limit nothing is
+ * checked here (a value that cannot be encoded fails at the store, through {@link failUnstorable}).
+ * Plain values cost a type check; only an object (or a long string) is encoded, once more than the
+ * backend will.
  */
 export function unstorableResult(
   message: TaskMessage,
   value: unknown,
   deps: RunnerDeps,
 ): ResultNotStorableError | undefined {
+  const limit = deps.limits.maxResultBytes;
+  if (limit === undefined) return undefined;
   if (value === null || (typeof value !== 'object' && typeof value !== 'string' && typeof value !== 'bigint'))
     return undefined;
   if (!isKept(message, deps)) return undefined;
   const { task, id } = message.headers;
-  const limit = deps.limits.maxResultBytes;
   // A string's JSON is at most 6 bytes per UTF-16 unit (`\u0000`): most strings need no encoding.
   if (typeof value === 'string' && value.length * 6 <= limit) return undefined;
   let text: string;

@@ -16,25 +16,33 @@ export interface WorkerLimits {
   readonly maxRetryDelayMs?: number;
   /**
    * Largest result stored, in bytes of its JSON: a larger one fails its task with
-   * `ResultNotStorableError` instead of failing the backend's write over and over.
-   * @default 536_870_912 (512 MiB, Redis's largest string)
+   * `ResultNotStorableError`, before any callback sees it. Checking costs one more encoding of each
+   * object result. Without it a result is encoded once, by the backend, and one that cannot be
+   * encoded at all (or is longer than a JS string can be) still fails its task the same way.
+   * @default none
    */
   readonly maxResultBytes?: number;
 }
 
 /** {@link WorkerLimits} with every default filled in. */
-export type ResolvedWorkerLimits = Required<WorkerLimits>;
+export interface ResolvedWorkerLimits {
+  readonly maxRetries: number;
+  readonly maxRetryDelayMs: number;
+  readonly maxResultBytes: number | undefined;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const DEFAULT_LIMITS: ResolvedWorkerLimits = Object.freeze({
   maxRetries: 100,
   maxRetryDelayMs: 86_400_000,
-  maxResultBytes: 512 * 1024 * 1024,
+  maxResultBytes: undefined,
 });
 
 /** Fills in the defaults; throws `ConfigError` on a bound that is not a non-negative number. */
 export function resolveLimits(limits: WorkerLimits | undefined): ResolvedWorkerLimits {
   if (!limits) return DEFAULT_LIMITS;
-  const out = { ...DEFAULT_LIMITS };
+  const out: Mutable<ResolvedWorkerLimits> = { ...DEFAULT_LIMITS };
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof WorkerLimits)[]) {
     const value = limits[key];
     if (value === undefined) continue;
