@@ -72,8 +72,13 @@ export async function processDelivery(
     skipRevoked(d, deps) ?? waitForAbandoned(d, deps) ?? skipExpired(d, deps) ?? deferEarly(d, deps);
   if (skipped) return skipped;
   // A worker that holds the fleet's revoked set reads a task's state only for a redelivery (was it
-  // finished before a crash?); otherwise every task pays the read, to honour stored revokes.
-  if (deps.backend && (d.deliveryCount > 1 || !deps.control?.revokesKnown)) {
+  // finished before a crash?) or a message a worker published (a chain step, callback or chord body
+  // has a fixed id, and a crash between publishing it and acking its parent publishes it twice);
+  // otherwise every task pays the read, to honour stored revokes.
+  if (
+    deps.backend &&
+    (d.deliveryCount > 1 || message.headers.parent_id != null || !deps.control?.revokesKnown)
+  ) {
     const finished = skipFinishedOrRevoked(d, await deps.getMeta(id), deps);
     if (finished) return finished;
   }
