@@ -1,4 +1,5 @@
 import { ConfigError } from '@celeriac/core';
+import { type TaskIndexOption, taskIndexSizeOf } from '@celeriac/core/adapter';
 import type { RedisOptions } from 'ioredis';
 import { parseBackendUrl, parseReplicaUrl } from './url.js';
 
@@ -30,6 +31,11 @@ export interface RedisResultBackendOptions {
   readonly connectionName?: string;
   /** Extra ioredis options merged into every connection (TLS certificates, timeouts, retry strategy…). */
   readonly redisOptions?: RedisOptions;
+  /**
+   * Keep an index of recent tasks, written by workers, for `client.tasks.list()` (`true`: the
+   * 10,000 latest; or `{ max }`). Any backend on the same Redis can list it. @default false
+   */
+  readonly taskIndex?: TaskIndexOption;
 }
 
 /** The options with every default applied and the URL resolved into connection options. */
@@ -43,6 +49,8 @@ export interface ResolvedOptions {
   readonly maxBatchSize: number;
   readonly waitPollIntervalMs: number;
   readonly connectionName: string;
+  /** Most tasks the index keeps; 0: no index written. */
+  readonly taskIndexSize: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -86,5 +94,6 @@ export function resolveOptions(options: RedisResultBackendOptions): ResolvedOpti
     maxBatchSize,
     waitPollIntervalMs,
     connectionName: options.connectionName ?? fromUrl.connectionName ?? 'celeriac-backend',
+    taskIndexSize: taskIndexSizeOf(options.taskIndex ?? fromUrl.taskIndex),
   };
 }

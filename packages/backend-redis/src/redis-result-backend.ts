@@ -8,9 +8,12 @@ import {
   type ScheduleSpec,
   type StoredSchedule,
   type StoreOptions,
+  type TaskIndex,
   TickBatcher,
   type TickClaim,
   type WaitOptions,
+  type WithFlowStore,
+  type WithTaskIndex,
   type WorkflowNodeLinks,
   type WorkflowSnapshot,
   type WorkflowTransition,
@@ -20,6 +23,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { redisBackendCapabilities } from './capabilities.js';
 import { ChordStore } from './chord-store.js';
 import { toCeleriacError } from './errors.js';
+import { withFlowScripts } from './flow-scripts.js';
+import { flowKeys, RedisFlowStore } from './flow-store.js';
 import { type KeySpace, keySpace } from './keys.js';
 import { decodeMeta, encodeMeta } from './meta-codec.js';
 import { type RedisResultBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -86,7 +91,9 @@ async function closeClient(client: Redis): Promise<void> {
  * await backend.close();
  * ```
  */
-export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLock, RevokeStore {
+export class RedisResultBackend
+  implements ResultBackend, ChordJoin, ScheduleLock, RevokeStore, WithFlowStore, WithTaskIndex
+{
   readonly name = 'redis';
   readonly capabilities = redisBackendCapabilities;
   private readonly options: ResolvedOptions;
@@ -96,6 +103,10 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
   private readonly hub: WaitHub;
   private readonly chords: ChordStore;
   private readonly revokes: RedisRevokeStore;
+  /** Flow control's state (rate buckets, leases, dedupe, paused queues), Lua on the server's clock. */
+  readonly flow: RedisFlowStore;
+  /** Recent tasks: written when `taskIndex` is set, listed by any backend on the same Redis. */
+  readonly taskIndex: TaskIndex;
   private readonly schedules: RedisScheduleStore;
   private readonly workflows: RedisWorkflowStore;
   private readonly batcher: TickBatcher<StoreItem, number> | undefined;
@@ -130,6 +141,14 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
       workflowKeyOf(this.options.globalKeyPrefix),
       this.options.ttlMs,
     );
+    this.flow = new RedisFlowStore(
+      withFlowScripts(this.primary),
+      () => openClient(this.options.primary, `${connectionName}:flow`),
+      flowKeys(this.options.globalKeyPrefix),
+      this.options.taskIndexSize,
+      () => this.assertOpen(),
+    );
+    this.taskIndex = this.flow;
     if (this.options.batchStores) {
       this.batcher = new TickBatcher((items) => this.storeBatch(items), this.options.maxBatchSize);
     }
@@ -349,6 +368,7 @@ export class RedisResultBackend implements ResultBackend, ChordJoin, ScheduleLoc
     await this.batcher?.drain();
     await this.hub.close();
     await this.revokes.close();
+    await this.flow.close();
     await Promise.all([
       closeClient(this.primary),
       this.reader !== this.primary ? closeClient(this.reader) : null,

@@ -16,6 +16,8 @@ export interface ParsedBackendUrl {
   readonly batchStores?: boolean;
   readonly waitPollIntervalMs?: number;
   readonly connectionName?: string;
+  /** `taskIndex=true` or `taskIndex=<max>`: workers keep an index of recent tasks. */
+  readonly taskIndex?: boolean | { readonly max: number };
 }
 
 /** The URL schemes this adapter serves (without `:`), read by the CLIs to pick it by URL. */
@@ -61,6 +63,7 @@ const BACKEND_PARAMS = [
   'batchStores',
   'waitPollIntervalMs',
   'connectionName',
+  'taskIndex',
 ];
 const CONNECTION_PARAMS: Record<Scheme, readonly string[]> = {
   redis: ['readUrl'],
@@ -108,8 +111,9 @@ function tlsOptions(url: string, certReqs: string | null): RedisOptions['tls'] {
  *   for the data nodes; `sentinelUsername` / `sentinelPassword` authenticate to the sentinels.
  *
  * Backend settings ride in the query: `ttlMs`, `persist`, `globalKeyPrefix`, `batchStores`,
- * `waitPollIntervalMs`, `connectionName`; plus `readUrl=<url-encoded redis URL>` (a replica for
- * reads) or, on sentinel URLs, `readFromReplica=true`. Unknown parameters are a {@link ConfigError}.
+ * `waitPollIntervalMs`, `connectionName`, `taskIndex` (`true` or the most tasks kept); plus
+ * `readUrl=<url-encoded redis URL>` (a replica for reads) or, on sentinel URLs,
+ * `readFromReplica=true`. Unknown parameters are a {@link ConfigError}.
  */
 export function parseBackendUrl(url: string): ParsedBackendUrl {
   const { scheme, userinfo, hosts, path, query } = split(url);
@@ -177,6 +181,7 @@ function backendSettings(url: string, query: URLSearchParams) {
     batchStores?: boolean;
     waitPollIntervalMs?: number;
     connectionName?: string;
+    taskIndex?: boolean | { readonly max: number };
   } = {};
   const get = (name: string) => query.get(name) ?? undefined;
   const ttlMs = get('ttlMs');
@@ -191,5 +196,8 @@ function backendSettings(url: string, query: URLSearchParams) {
   if (poll !== undefined) out.waitPollIntervalMs = parseMs(url, 'waitPollIntervalMs', poll);
   const name = get('connectionName');
   if (name !== undefined) out.connectionName = name;
+  const index = get('taskIndex');
+  if (index !== undefined)
+    out.taskIndex = /^\d+$/.test(index) ? { max: Number(index) } : parseBool(url, 'taskIndex', index);
   return out;
 }

@@ -1,3 +1,5 @@
+import { ConfigError } from './errors.js';
+import { parseRateLimit, type RateLimit } from './flow/rate-limit.js';
 import { type AnySchema, objectKeysOf, type SchemaInput, type SchemaOutput } from './schema.js';
 
 /** Retry policy: exponential backoff with jitter, capped. */
@@ -14,8 +16,28 @@ export interface RetryPolicy {
   readonly jitter?: boolean;
 }
 
-/** Per-task defaults; every field can be overridden per call. */
-export interface TaskDefaults {
+/** A rate limit per key of the input (e.g. per tenant): each key has a bucket of its own. */
+export interface RateLimitByKey<TInput = unknown> {
+  readonly limit: RateLimit;
+  /** The bucket of a task, from its parsed input. */
+  key(input: TInput): string;
+}
+
+/**
+ * At most `max` tasks of a contract run at once across the fleet, per key of the input (or for the
+ * whole task without `key`). Held as leases in the result backend that expire, so a worker that
+ * dies never keeps a slot longer than `leaseMs`; running tasks renew theirs.
+ */
+export interface ConcurrencyLimit<TInput = unknown> {
+  readonly max: number;
+  /** The slot group of a task, from its parsed input. @default one group per task name */
+  key?(input: TInput): string;
+  /** How long a slot outlives a worker that stopped renewing it. @default 30_000 */
+  readonly leaseMs?: number;
+}
+
+/** Per-task defaults; every field but the flow-control ones can be overridden per call. */
+export interface TaskDefaults<TInput = unknown> {
   /** Queue the task is routed to. @default 'celery' */
   readonly queue?: string;
   readonly retry?: RetryPolicy;
@@ -31,6 +53,17 @@ export interface TaskDefaults {
   readonly ignoreResult?: boolean;
   /** How long the result is kept, in ms; 0 keeps it until forgotten. @default the backend's TTL (1 day) */
   readonly resultTtlMs?: number;
+  /**
+   * Starts allowed across every worker of the fleet (Celery's form: `'100/s'`, `'10/m'`, `'5/h'`),
+   * or per key of the input with `{ limit, key }`. Held in the result backend; a task over it waits
+   * in the broker's delayed store, not in a worker. Changeable at runtime with `rate_limit`.
+   */
+  readonly rateLimit?: RateLimit | RateLimitByKey<TInput>;
+  /**
+   * A task that fails for good (retries exhausted or not retriable) also goes to the dead-letter
+   * place, so `dlq redrive` runs it again. @default the worker's `deadLetterOnFailure`, else false
+   */
+  readonly deadLetterOnFailure?: boolean;
 }
 
 /**
@@ -45,7 +78,9 @@ export interface TaskContract<
   readonly name: TName;
   readonly input: TInput;
   readonly output: TOutput;
-  readonly defaults: TaskDefaults;
+  readonly defaults: TaskDefaults<SchemaOutput<TInput>>;
+  /** At most this many running at once across the fleet (per key); absent: no such limit. */
+  readonly concurrency?: ConcurrencyLimit<SchemaOutput<TInput>>;
   /**
    * Keys of an object input, in schema order: a positional Celery call (`args`) is mapped onto
    * them. `undefined` when the input is not an object; then the input travels as `args[0]`.
@@ -71,7 +106,20 @@ export interface TaskDefinition<TName extends string, TInput extends AnySchema, 
   readonly name: TName;
   readonly input: TInput;
   readonly output: TOutput;
-  readonly defaults?: TaskDefaults;
+  readonly defaults?: TaskDefaults<SchemaOutput<TInput>>;
+  /** At most this many running at once across the fleet, per key of the input. */
+  readonly concurrency?: ConcurrencyLimit<SchemaOutput<TInput>>;
+}
+
+/** Flow-control settings that cannot work fail when the contract is defined, not on first use. */
+function checkFlowLimits(definition: TaskDefinition<string, AnySchema, AnySchema>): void {
+  const rate = definition.defaults?.rateLimit;
+  if (rate !== undefined) parseRateLimit(typeof rate === 'object' ? rate.limit : rate);
+  const c = definition.concurrency;
+  if (c && !(Number.isInteger(c.max) && c.max >= 1))
+    throw new ConfigError(`${definition.name}: concurrency.max must be an integer ≥ 1, got ${c.max}`);
+  if (c?.leaseMs !== undefined && !(c.leaseMs >= 100))
+    throw new ConfigError(`${definition.name}: concurrency.leaseMs must be ≥ 100, got ${c.leaseMs}`);
 }
 
 /**
@@ -91,11 +139,13 @@ export function defineTask<const TName extends string, TInput extends AnySchema,
   definition: TaskDefinition<TName, TInput, TOutput>,
 ): TaskContract<TName, TInput, TOutput> {
   if (!definition.name) throw new TypeError('[celeriac] defineTask: name is required');
+  checkFlowLimits(definition);
   return Object.freeze({
     name: definition.name,
     input: definition.input,
     output: definition.output,
     defaults: Object.freeze({ ...definition.defaults }),
+    ...(definition.concurrency ? { concurrency: Object.freeze({ ...definition.concurrency }) } : {}),
     argNames: objectKeysOf(definition.input),
   });
 }

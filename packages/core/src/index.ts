@@ -11,11 +11,13 @@
 export type { Broker, BrokerCapabilities, DeadLetter, DeadLetterReason } from './broker.js';
 export {
   type AnyTaskContract,
+  type ConcurrencyLimit,
   defineTask,
   type InferTaskInput,
   type InferTaskOutput,
   type InferTaskParsedInput,
   type InferTaskReturn,
+  type RateLimitByKey,
   type RetryPolicy,
   type TaskContract,
   type TaskDefaults,
@@ -45,6 +47,10 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
+export { TASK_FAILED } from './flow/flow-headers.js';
+export type { DedupeMode } from './flow/flow-store.js';
+export { type ParsedRate, parseRateLimit, type RateLimit } from './flow/rate-limit.js';
+export type { TaskIndexOption, TaskListQuery, TaskSummary } from './flow/task-index.js';
 export type { MemoryBrokerOptions } from './memory/dead-letter-list.js';
 export { MemoryResultBackend, type MemoryResultBackendOptions } from './memory/memory-backend.js';
 export { MemoryBroker } from './memory/memory-broker.js';

@@ -12,6 +12,7 @@ export {
   type EventTransportSuiteOptions,
   testHeartbeat,
 } from './describe-event-transport.js';
+export { describeFlowStore, type FlowStoreSuiteOptions } from './describe-flow-store.js';
 export { describeResultBackend, type ResultBackendSuiteOptions } from './describe-result-backend.js';
 export { describeScheduleStore, type ScheduleStoreSuiteOptions } from './describe-schedule-store.js';
 export { describeWorkflowStore, type WorkflowStoreSuiteOptions } from './describe-workflow-store.js';

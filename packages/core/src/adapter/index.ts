@@ -60,6 +60,31 @@ export {
   EncodeError,
   UnsupportedError,
 } from '../errors.js';
+export {
+  type DedupeClaim,
+  type DedupeMode,
+  type FlowStore,
+  flowStoreOf,
+  type LeaseRef,
+  type RateRequest,
+  type RateReservation,
+  type WithFlowStore,
+} from '../flow/flow-store.js';
+export { MemoryFlowStore } from '../flow/memory-flow-store.js';
+export {
+  DEFAULT_LIST_LIMIT,
+  DEFAULT_TASK_INDEX_SIZE,
+  MemoryTaskIndex,
+  matchesQuery,
+  sinceOf,
+  type TaskIndex,
+  type TaskIndexOption,
+  type TaskListQuery,
+  type TaskSummary,
+  taskIndexOf,
+  taskIndexSizeOf,
+  type WithTaskIndex,
+} from '../flow/task-index.js';
 export { decodeJson, type EncodeJsonOptions, encodeJson, type TaggedString } from '../json-codec.js';
 export { memoryBackendCapabilities } from '../memory/memory-backend.js';
 export { memoryBrokerCapabilities } from '../memory/memory-broker.js';

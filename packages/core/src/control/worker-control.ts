@@ -54,6 +54,10 @@ export interface WorkerControlDeps {
   setAutoscale(range: { min: number; max: number }): void;
   stop(): Promise<void>;
   onError(error: unknown): void;
+  /** Changes a task's rate limit (`null` lifts it); `false` when the task is not registered. */
+  setRateLimit?(task: string, rate: string | null): boolean;
+  /** A task's rate limit now, as Celery writes it (`'20/s'`), or `null`. */
+  rateLimitOf?(task: string): string | null;
   /** Starts consuming a queue (`add_consumer`); `queues` then lists it. */
   addQueue?(queue: string): Promise<void>;
   /** Stops consuming a queue (`cancel_consumer`); held deliveries of it still finish. */
@@ -277,6 +281,7 @@ export class WorkerControl implements RunnerControl {
               queue: contract.defaults.queue,
               time_limit: hard === undefined ? null : hard / 1000,
               soft_time_limit: soft === undefined ? null : soft / 1000,
+              rate_limit: d.rateLimitOf?.(contract.name) ?? null,
             },
           };
         }),
@@ -302,6 +307,7 @@ export class WorkerControl implements RunnerControl {
         this.limits.set(task, limits);
         return true;
       },
+      ...(d.setRateLimit ? { setRateLimit: d.setRateLimit } : {}),
       setConcurrency: (n) => d.setConcurrency(n),
       autoscale: (max, min) => {
         const range = d.autoscale();

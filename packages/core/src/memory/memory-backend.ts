@@ -1,5 +1,14 @@
 import { MemoryRevokeStore, type RevokedEntry, type RevokeStore } from '../control/revoke-store.js';
 import { ClosedError, ResultTimeoutError } from '../errors.js';
+import type { FlowStore, WithFlowStore } from '../flow/flow-store.js';
+import { MemoryFlowStore } from '../flow/memory-flow-store.js';
+import {
+  MemoryTaskIndex,
+  type TaskIndex,
+  type TaskIndexOption,
+  taskIndexSizeOf,
+  type WithTaskIndex,
+} from '../flow/task-index.js';
 import { decodeJson, encodeJson } from '../json-codec.js';
 import type { ScheduleSpec, StoredSchedule, TickClaim } from '../producer/schedule-store.js';
 import type { ScheduleLock } from '../producer/scheduler.js';
@@ -29,6 +38,11 @@ export const memoryBackendCapabilities: BackendCapabilities = Object.freeze({
 export interface MemoryResultBackendOptions {
   /** Result time to live; 0 keeps results until forgotten. @default 86_400_000 (1 day, as Celery) */
   readonly ttlMs?: number;
+  /**
+   * Keep an index of recent tasks for `client.tasks.list()` (`true`: the 10,000 latest; or
+   * `{ max }`). @default false
+   */
+  readonly taskIndex?: TaskIndexOption;
 }
 
 interface Stored {
@@ -41,7 +55,9 @@ interface Stored {
  * stored serialised, so readers never share objects with writers. It is also a {@link ScheduleLock}
  * for schedulers in the same process, and keeps the fleet's persisted revokes ({@link RevokeStore}).
  */
-export class MemoryResultBackend implements ResultBackend, ChordJoin, ScheduleLock, RevokeStore {
+export class MemoryResultBackend
+  implements ResultBackend, ChordJoin, ScheduleLock, RevokeStore, WithFlowStore, WithTaskIndex
+{
   readonly name = 'memory';
   readonly capabilities = memoryBackendCapabilities;
   private readonly results = new Map<string, Stored>();
@@ -49,10 +65,15 @@ export class MemoryResultBackend implements ResultBackend, ChordJoin, ScheduleLo
   private readonly chords = new Map<string, { size: number | null; parts: Map<number, ChordPart> }>();
   private readonly ttlMs: number;
   private readonly revokes = new MemoryRevokeStore();
+  /** Flow control's state (rate buckets, leases, dedupe, paused queues) for this process. */
+  readonly flow: FlowStore = new MemoryFlowStore();
+  /** Recent tasks, when `taskIndex` was given (listing fails otherwise). */
+  readonly taskIndex: TaskIndex;
   private closed = false;
 
   constructor(options: MemoryResultBackendOptions = {}) {
     this.ttlMs = options.ttlMs ?? 86_400_000;
+    this.taskIndex = new MemoryTaskIndex(taskIndexSizeOf(options.taskIndex));
   }
 
   private read(taskId: string): ResultMeta | null {

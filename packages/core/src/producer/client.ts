@@ -3,6 +3,13 @@ import type { AnyTaskContract, InferTaskInput, InferTaskOutput } from '../contra
 import { type ControlClient, createControlClient } from '../control/client.js';
 import type { ControlTransport } from '../control/transport.js';
 import { ConfigError } from '../errors.js';
+import {
+  enqueueDeduped,
+  pausedQueues,
+  setQueuePaused,
+  type TaskFinder,
+  taskFinder,
+} from '../flow/client-flow.js';
 import { inputToCall } from '../input-mapping.js';
 import { createTaskMessage, DEFAULT_QUEUE, type Signature, type TaskMessage } from '../message.js';
 import type { ResultBackend } from '../result-backend.js';
@@ -99,6 +106,17 @@ export interface Client {
    * Throws `ConfigError` on use when the client was made without a `control` transport.
    */
   readonly control: ControlClient;
+  /**
+   * Pauses a queue fleet-wide: every worker stops fetching from it within a second, running tasks
+   * finish. Needs a result backend that keeps flow state (memory or Redis).
+   */
+  pauseQueue(queue: string): Promise<void>;
+  /** Resumes a queue paused with {@link Client.pauseQueue}. */
+  resumeQueue(queue: string): Promise<void>;
+  /** The queues paused fleet-wide. */
+  pausedQueues(): Promise<string[]>;
+  /** Recent tasks from the backend's task index (`client.tasks.list({ state: 'FAILURE' })`). */
+  readonly tasks: TaskFinder;
   /** Closes the broker and backend this client was given. */
   close(): Promise<void>;
 }
@@ -200,13 +218,27 @@ export function createClient(options: ClientOptions): Client {
       // A sync schema returns at once: awaiting only a promise saves a microtask turn per call.
       const checked = validate(contract.input, input, contract.name, 'input');
       if (checked instanceof Promise) await checked;
+      const queue = queueOf(contract, o);
+      if (o.dedupe) {
+        const call = inputToCall(contract, input);
+        const id = await enqueueDeduped({
+          backend,
+          task: contract.name,
+          dedupe: o.dedupe,
+          options: o,
+          build: (x) => buildMessage(contract.name, call, contract, x),
+          publish: (m) => publisher.publish(outgoing(m, queue, o)),
+        });
+        return handleOf(id, contract.name, contract.output);
+      }
       const message = buildMessage(contract.name, inputToCall(contract, input), contract, o);
-      await publisher.publish(outgoing(message, queueOf(contract, o), o));
+      await publisher.publish(outgoing(message, queue, o));
       return handleOf(message.headers.id, contract.name, contract.output);
     },
     async enqueueMany(contract, inputs, o = {}) {
       if (o.taskId && inputs.length > 1)
         throw new ConfigError('enqueueMany: taskId cannot be shared by several tasks');
+      if (o.dedupe) throw new ConfigError('enqueueMany: a dedupe key cannot be shared by several tasks');
       for (const input of inputs) {
         const checked = validate(contract.input, input, contract.name, 'input');
         if (checked instanceof Promise) await checked;
@@ -221,6 +253,18 @@ export function createClient(options: ClientOptions): Client {
       return items.map((item) => handleOf(item.message.headers.id, contract.name, contract.output));
     },
     async send(name, call = {}, o = {}) {
+      if (o.dedupe) {
+        const args = { args: call.args ?? [], kwargs: call.kwargs ?? {} };
+        const id = await enqueueDeduped({
+          backend,
+          task: name,
+          dedupe: o.dedupe,
+          options: o,
+          build: (x) => buildMessage(name, args, undefined, x),
+          publish: (m) => publisher.publish(outgoing(m, queueOf(undefined, o), o)),
+        });
+        return handleOf(id, name, undefined);
+      }
       const message = buildMessage(name, { args: call.args ?? [], kwargs: call.kwargs ?? {} }, undefined, o);
       await publisher.publish(outgoing(message, queueOf(undefined, o), o));
       return handleOf(message.headers.id, name, undefined);
@@ -272,6 +316,10 @@ export function createClient(options: ClientOptions): Client {
     handle(contract, id) {
       return handleOf(id, contract.name, contract.output);
     },
+    pauseQueue: (queue) => setQueuePaused(backend, queue, true),
+    resumeQueue: (queue) => setQueuePaused(backend, queue, false),
+    pausedQueues: () => pausedQueues(backend),
+    tasks: taskFinder(backend),
     get control(): ControlClient {
       if (!control)
         throw new ConfigError('this client has no control transport; pass `control` to createClient');

@@ -1,4 +1,5 @@
 import type { RetryPolicy } from '../contract.js';
+import type { DedupeOptions } from '../flow/client-flow.js';
 import type { Signature } from '../message.js';
 
 /** Per-call options of `enqueue`; each overrides the contract's defaults. */
@@ -33,4 +34,9 @@ export interface EnqueueOptions {
   readonly linkError?: readonly Signature[];
   /** Extra headers, visible to the worker as `ctx.headers`. */
   readonly headers?: Readonly<Record<string, unknown>>;
+  /**
+   * Deduplicate by key (`skip`, `replace`, `debounce`, `throttle`; see {@link DedupeOptions}).
+   * Needs a result backend that keeps flow state (memory or Redis). `enqueue` and `send` only.
+   */
+  readonly dedupe?: DedupeOptions;
 }

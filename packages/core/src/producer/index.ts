@@ -18,6 +18,11 @@ export {
 } from '../control/client.js';
 export { MemoryControlBus, MemoryControlTransport } from '../control/memory-transport.js';
 export type { ControlTransport } from '../control/transport.js';
+export {
+  DEDUPE_HOLD_MS,
+  type DedupeOptions,
+  type TaskFinder,
+} from '../flow/client-flow.js';
 export { SIGNATURE_HEADER, SIGNATURE_KEY_HEADER } from '../signing/canonical.js';
 export { signingInterceptor } from '../signing/sign.js';
 export type { SigningKey, SigningOptions } from '../signing/signing-options.js';

@@ -1,6 +1,7 @@
 import type { Broker } from '../broker.js';
 import type { RetryPolicy } from '../contract.js';
 import type { RunnerControl } from '../control/worker-control.js';
+import type { FlowGate } from '../flow/flow-gate.js';
 import type { Publisher } from '../producer/client-interceptor.js';
 import type { ResultBackend, ResultMeta } from '../result-backend.js';
 import type { SigningKeys } from '../signing/signing-options.js';
@@ -40,4 +41,8 @@ export interface RunnerDeps {
   readonly limits: ResolvedWorkerLimits;
   /** Keys a message must be signed with, when the worker requires signed messages. */
   readonly signing: SigningKeys | undefined;
+  /** Flow control's admission step (rate and concurrency limits, dedupe), when the backend keeps its state. */
+  readonly flow?: FlowGate | undefined;
+  /** The worker's `deadLetterOnFailure`, for contracts that do not set their own. */
+  readonly deadLetterOnFailure?: boolean;
 }

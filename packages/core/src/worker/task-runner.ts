@@ -1,4 +1,5 @@
 import type { Delivery, TaskDelivery } from '../broker.js';
+import type { FlowTicket } from '../flow/flow-gate.js';
 import { TaskState } from '../result-backend.js';
 import { builtinTask } from './builtin-tasks.js';
 import { settleDownstream } from './canvas-dead-ends.js';
@@ -91,12 +92,22 @@ export async function processDelivery(
   } catch (error) {
     return rejectInvalidInput(d, deps, error);
   }
+  // Flow control (after parsing, as limits may be keyed by the input): over a limit, the task
+  // goes back to the broker's delayed store and this delivery is done.
+  let ticket: FlowTicket | undefined;
+  if (deps.flow?.guards(name, message)) {
+    const admitted = await deps.flow.admit(input, d, deps);
+    if (!admitted) return;
+    ticket = admitted;
+  }
 
   const startedWrite = markStarted(d, deps);
   const started = performance.now();
   const ran = runHandler(impl, input, d, deps);
   // A sync handler's outcome comes back as is: awaiting it would only cost a microtask.
   const outcome = ran instanceof Promise ? await ran : ran;
+  // A concurrency slot is held while the handler runs (an abandoned one until it really ends).
+  ticket?.release(outcome.kind === 'hard-limit' ? outcome.settled : undefined);
   const runtimeMs = performance.now() - started;
   // An attempt abandoned at its hard limit keeps its slot until it really ends.
   if (outcome.kind !== 'hard-limit') handled();

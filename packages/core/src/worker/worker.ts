@@ -7,6 +7,7 @@ import { hasRevokeStore } from '../control/revoke-store.js';
 import type { ControlTransport } from '../control/transport.js';
 import { WorkerControl } from '../control/worker-control.js';
 import { ConfigError } from '../errors.js';
+import { WorkerFlow } from '../flow/worker-flow.js';
 import { DEFAULT_QUEUE } from '../message.js';
 import { interceptPublishes } from '../producer/client-interceptor.js';
 import type { ResultBackend, ResultMeta } from '../result-backend.js';
@@ -91,6 +92,11 @@ export interface WorkerOptions {
    * worker signs what it publishes (retries, callbacks, chain steps) with `sign`. @default off
    */
   readonly signing?: SigningOptions;
+  /**
+   * A task that fails for good (retries exhausted or not retriable) also goes to the dead-letter
+   * place, so `dlq redrive` runs it again; a contract's own `deadLetterOnFailure` wins. @default false
+   */
+  readonly deadLetterOnFailure?: boolean;
 }
 
 /** Counters for monitoring. */
@@ -118,6 +124,10 @@ export interface Worker {
   on<K extends TaskEventName>(event: K, listener: (payload: TaskEventMap[K]) => void): () => void;
   setConcurrency(concurrency: number): void;
   stats(): WorkerStats;
+  /** Stops fetching on this worker only; running tasks finish. Queues paused fleet-wide stay paused. */
+  pause(): Promise<void>;
+  /** Fetches again after `pause()` (from the queues not paused fleet-wide). */
+  resume(): void;
 }
 
 /**
@@ -176,6 +186,10 @@ export function createWorker(options: WorkerOptions): Worker {
       )
     : undefined;
   const getMeta = reads ? (id: string) => reads.push(id) : async () => null;
+  const onError = (error: unknown) => events.emit('worker-error', { error });
+  // Flow control: limits, dedupe, queues paused fleet-wide, the task index (where the backend keeps them).
+  const flow = new WorkerFlow({ backend, registry, hostname, events, onError });
+  let pausedHere = false;
   // The control plane: the fleet's revoked set (from a backend that keeps one), and remote control.
   const control =
     options.control || hasRevokeStore(backend)
@@ -195,6 +209,8 @@ export function createWorker(options: WorkerOptions): Worker {
           },
           stop: () => worker.stop(),
           onError: (error) => events.emit('worker-error', { error }),
+          setRateLimit: (task, rate) => flow.setRateLimit(task, rate),
+          rateLimitOf: (task) => flow.rateLimitOf(task),
           eventSwitch: () => eventSwitchOf(worker),
         })
       : undefined;
@@ -221,6 +237,8 @@ export function createWorker(options: WorkerOptions): Worker {
     abandoned: new Set<string>(),
     limits: resolveLimits(options.limits),
     signing,
+    flow: flow.gate,
+    deadLetterOnFailure: options.deadLetterOnFailure ?? false,
   };
 
   const startNext = () => {
@@ -247,6 +265,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const done = () => {
       counts.processed++;
       if (control && d.kind === 'task') control.ended(d.message.headers.id);
+      flow.ended(d);
       if (released) finishing--;
       else release();
       if (active === 0 && finishing === 0) for (const w of idleWaiters.splice(0)) w();
@@ -312,13 +331,14 @@ export function createWorker(options: WorkerOptions): Worker {
       if (consumer) return;
       // Revokes known before the first delivery, so none of them runs.
       await control?.start();
-      consumer = await options.broker.consume({
+      consumer = await flow.consume(options.broker, {
         queues,
         prefetch: concurrency + extra,
         maxDeliveries: deps.maxDeliveries,
         onDelivery,
         onError: (error) => events.emit('worker-error', { error }),
       });
+      if (pausedHere) await consumer.pause();
       if (options.autoscale) {
         autoscaleTimer = setInterval(
           () => void autoscaleTick(),
@@ -350,6 +370,7 @@ export function createWorker(options: WorkerOptions): Worker {
         }
         // Closing returns anything still unsettled to the queue, so nothing is lost.
         await consumer?.close();
+        await flow.stop();
         await control?.stop().catch((error: unknown) => events.emit('worker-error', { error }));
         events.emit('worker-offline', { hostname });
       })();
@@ -362,6 +383,14 @@ export function createWorker(options: WorkerOptions): Worker {
       while (active < concurrency && backlog.length) run(backlog.shift() as Delivery);
     },
     stats: () => ({ hostname, concurrency, active, ...counts, uptimeMs: Date.now() - startedAt }),
+    async pause() {
+      pausedHere = true;
+      await consumer?.pause();
+    },
+    resume() {
+      pausedHere = false;
+      if (!stopping) consumer?.resume();
+    },
   };
   return worker;
 }

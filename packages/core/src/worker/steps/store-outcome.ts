@@ -1,6 +1,7 @@
 import type { TaskDelivery } from '../../broker.js';
 import type { RetryPolicy } from '../../contract.js';
 import { CeleriacError } from '../../errors.js';
+import { settleFailed } from '../../flow/dead-letter-on-failure.js';
 import type { TaskMessage } from '../../message.js';
 import { type ExceptionInfo, TaskState } from '../../result-backend.js';
 import { buildMeta } from '../../result-meta.js';
@@ -102,6 +103,6 @@ export async function storeFailure(
     await failChain(message, deps.backend, meta.result as ExceptionInfo, meta.traceback);
     await onChordPart(message, TaskState.FAILURE, meta.result, deps.publisher, deps.backend);
   }
-  await d.ack();
+  await settleFailed(d, impl, error, deps);
   deps.events.emit('task-failed', { uuid: id, name, error, runtimeMs });
 }
