@@ -50,3 +50,8 @@ if __name__ == '__main__':
                                             reply=True, timeout=5, connection=conn)
         # The send time, so a test can tell how long the worker took (without Python's start-up).
         print(json.dumps({'sent': sent, 'replies': replies}))
+    elif command == 'call':
+        # call <node> <app.control method> <json kwargs>: prints the replies that method returns
+        node, method, kwargs = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+        call = getattr(app.control, method)
+        print(json.dumps(call(destination=[node], reply=True, timeout=5, **kwargs)))

@@ -87,6 +87,46 @@ const until = async (check: () => boolean, what: string) => {
 const queueNames = (replies: Record<string, unknown>) =>
   (replies['rt@unit'] as { name: string }[]).map((q) => q.name);
 
+describe('add_consumer and cancel_consumer', () => {
+  it('add_consumer starts consuming a queue at runtime and active_queues lists it', async () => {
+    const { control, client, worker } = await setup();
+    expect(queueNames(await control.inspect().activeQueues())).toEqual(['rt']);
+    const waiting = await client.enqueue(add, { x: 1, y: 2 }, { queue: 'extra' });
+    expect(await control.addConsumer('extra')).toEqual({ 'rt@unit': { ok: 'add consumer extra' } });
+    expect(await waiting.result({ timeoutMs: 2000 })).toBe(3);
+    expect(queueNames(await control.inspect().activeQueues())).toEqual(['rt', 'extra']);
+    expect(worker.queues).toEqual(['rt', 'extra']);
+    // Still consuming the first queue, through the new consumer.
+    expect(await (await client.enqueue(add, { x: 2, y: 2 })).result({ timeoutMs: 2000 })).toBe(4);
+  });
+
+  it('cancel_consumer stops consuming a queue; a task of it already running finishes once', async () => {
+    const { control, client, broker, calls, worker } = await setup();
+    await control.addConsumer('extra');
+    const running = await client.enqueue(hold, { ms: 300 }, { queue: 'extra' });
+    await until(() => worker.stats().active === 1, 'the task to start');
+    expect(await control.cancelConsumer('extra')).toEqual({
+      'rt@unit': { ok: 'no longer consuming from extra' },
+    });
+    expect(queueNames(await control.inspect().activeQueues())).toEqual(['rt']);
+    expect(await running.result({ timeoutMs: 3000 })).toBe('finished');
+    expect(calls.get(running.id)).toBe(1);
+    const left = await client.enqueue(add, { x: 5, y: 5 }, { queue: 'extra' });
+    expect(await (await client.enqueue(add, { x: 1, y: 1 })).result({ timeoutMs: 2000 })).toBe(2);
+    expect(await broker.depth('extra')).toBe(1);
+    expect(calls.has(left.id)).toBe(false);
+  });
+
+  it('a worker whose every queue is cancelled consumes again after add_consumer', async () => {
+    const { control, client } = await setup();
+    await control.cancelConsumer('rt');
+    expect(queueNames(await control.inspect().activeQueues())).toEqual([]);
+    const handle = await client.enqueue(add, { x: 3, y: 4 });
+    await control.addConsumer('rt');
+    expect(await handle.result({ timeoutMs: 2000 })).toBe(7);
+  });
+});
+
 function recordingEvents() {
   const sent: CeleryEvent[] = [];
   const transport: EventTransport = {

@@ -1,12 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import { TickBatcher } from '../adapter/tick-batcher.js';
-import type { Broker, Consumer, Delivery } from '../broker.js';
+import type { Broker, Delivery } from '../broker.js';
 import type { RetryPolicy } from '../contract.js';
 import { hasRevokeStore } from '../control/revoke-store.js';
 import type { ControlTransport } from '../control/transport.js';
 import { WorkerControl } from '../control/worker-control.js';
 import { ConfigError } from '../errors.js';
+import type { QueueSwitch } from '../flow/queue-switch.js';
 import { WorkerFlow } from '../flow/worker-flow.js';
 import { DEFAULT_QUEUE } from '../message.js';
 import { interceptPublishes } from '../producer/client-interceptor.js';
@@ -128,6 +129,13 @@ export interface Worker {
   pause(): Promise<void>;
   /** Fetches again after `pause()` (from the queues not paused fleet-wide). */
   resume(): void;
+  /**
+   * Starts consuming another queue (Celery's `add_consumer`); `queues` lists it from then on.
+   * Deliveries already held stay held and finish where they are.
+   */
+  addQueue(queue: string): Promise<void>;
+  /** Stops consuming a queue (Celery's `cancel_consumer`); its deliveries already held still finish. */
+  cancelQueue(queue: string): Promise<void>;
 }
 
 /**
@@ -158,7 +166,7 @@ export function createWorker(options: WorkerOptions): Worker {
   setMaxListeners(0, shutdown.signal);
   const extra = options.prefetch ?? 0;
   let concurrency = Math.max(1, options.autoscale?.min ?? options.concurrency ?? DEFAULT_CONCURRENCY);
-  let consumer: Consumer | undefined;
+  let consumer: QueueSwitch | undefined;
   let active = 0;
   /** Handlers done, outcomes still being stored and settled. */
   let finishing = 0;
@@ -211,6 +219,8 @@ export function createWorker(options: WorkerOptions): Worker {
           onError: (error) => events.emit('worker-error', { error }),
           setRateLimit: (task, rate) => flow.setRateLimit(task, rate),
           rateLimitOf: (task) => flow.rateLimitOf(task),
+          addQueue: (queue) => worker.addQueue(queue),
+          cancelQueue: (queue) => worker.cancelQueue(queue),
           eventSwitch: () => eventSwitchOf(worker),
         })
       : undefined;
@@ -390,6 +400,18 @@ export function createWorker(options: WorkerOptions): Worker {
     resume() {
       pausedHere = false;
       if (!stopping) consumer?.resume();
+    },
+    async addQueue(queue) {
+      if (queues.includes(queue)) return;
+      // In place: `worker.queues` and remote control's `active_queues` read this array.
+      queues.push(queue);
+      await consumer?.setQueues(queues);
+    },
+    async cancelQueue(queue) {
+      const at = queues.indexOf(queue);
+      if (at < 0) return;
+      queues.splice(at, 1);
+      await consumer?.setQueues(queues);
     },
   };
   return worker;
