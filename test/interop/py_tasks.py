@@ -27,3 +27,8 @@ def when():
 @app.task(name="py.fail")
 def fail(message):
     raise ValueError(message)
+
+
+@app.task(name="py.tsum")
+def tsum(values):
+    return sum(values)

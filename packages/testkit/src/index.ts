@@ -13,6 +13,7 @@ export {
   testHeartbeat,
 } from './describe-event-transport.js';
 export { describeFlowStore, type FlowStoreSuiteOptions } from './describe-flow-store.js';
+export { describeNestedCanvases, type NestedCanvasSuiteOptions } from './describe-nested-canvases.js';
 export { describeResultBackend, type ResultBackendSuiteOptions } from './describe-result-backend.js';
 export { describeScheduleStore, type ScheduleStoreSuiteOptions } from './describe-schedule-store.js';
 export { describeWorkflowStore, type WorkflowStoreSuiteOptions } from './describe-workflow-store.js';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AnyTaskContract, InferTaskInput, InferTaskOutput, InferTaskReturn } from '../contract.js';
 import { inputToCall } from '../input-mapping.js';
 import type { Signature } from '../message.js';
+import type { AnySchema } from '../schema.js';
 
 /**
  * A Celery signature that remembers the contract it was made from (for typed results) and what it
@@ -107,8 +108,23 @@ export function signature<
   return sig;
 }
 
+/**
+ * A canvas signature (a chain, group or chord made with `chainSignature`, `groupSignature`,
+ * `chordSignature`) that remembers the type of its result and what it accepts from a parent.
+ */
+export interface CanvasSignature<TOutput, TAccepts = unknown> extends Signature {
+  /** @internal phantom type carrier */
+  __output?(): TOutput;
+  /** @internal phantom type carrier (see {@link TypedSignature}) */
+  __accepts?(value: TAccepts): void;
+}
+
 /** The value a step's handler returns, as it travels to the next step (before output parsing). */
-type StepReturn<S> = S extends TypedSignature<infer T, unknown> ? InferTaskReturn<T> : unknown;
+type StepReturn<S> = S extends { __output?(): infer O }
+  ? O
+  : S extends TypedSignature<infer T, unknown>
+    ? InferTaskReturn<T>
+    : unknown;
 type StepAccepts<S> = S extends { __accepts?(value: infer A): void } ? A : unknown;
 
 /** What a mismatched chain step is replaced with in the expected type, so the error says why. */
@@ -142,11 +158,69 @@ export type CheckedChain<TSteps extends readonly unknown[], TPrev = never> = TSt
 /** The output type of the last signature of a chain. */
 export type ChainOutput<TSteps extends readonly Signature[]> = TSteps extends readonly [
   ...Signature[],
-  TypedSignature<infer TLast, unknown>,
+  infer TLast,
 ]
-  ? InferTaskOutput<TLast>
+  ? SignatureOutput<TLast>
   : unknown;
 
-/** The output type of one signature. */
-export type SignatureOutput<TSig> =
-  TSig extends TypedSignature<infer T, unknown> ? InferTaskOutput<T> : unknown;
+/** The output type of one signature (a task's contract output, or a canvas's result). */
+export type SignatureOutput<TSig> = TSig extends { __output?(): infer O }
+  ? O
+  : TSig extends TypedSignature<infer T, unknown>
+    ? InferTaskOutput<T>
+    : unknown;
+
+/** What a signature accepts from its parent (for a canvas, what its first task accepts). */
+export type SignatureAcceptsOf<TSig> = TSig extends { __accepts?(value: infer A): void } ? A : unknown;
+
+// The result schema of canvases made here, when their last task's contract is known.
+const outputs = new WeakMap<object, AnySchema>();
+
+/** The schema a signature's result is validated with: its contract's output, or its canvas's. */
+export function outputSchemaOf(sig: Signature): AnySchema | undefined {
+  return contractOf(sig)?.output ?? outputs.get(sig);
+}
+
+function canvas(
+  task: string,
+  kind: string,
+  kwargs: Record<string, unknown>,
+  options: Record<string, unknown>,
+): Signature {
+  return { task, args: [], kwargs, options, subtask_type: kind, immutable: false };
+}
+
+/**
+ * Celery's `chain(...)` as a signature, to nest in another canvas (a group member, a chord's
+ * header or body, a chain step). Typed as `client.chain` is: each step must take the previous
+ * step's output; its result is the last step's.
+ */
+export function chainSignature<const TSteps extends readonly [Signature, ...Signature[]]>(
+  steps: TSteps & CheckedChain<TSteps>,
+): CanvasSignature<ChainOutput<TSteps>, SignatureAcceptsOf<TSteps[0]>> {
+  const sig = canvas('celery.chain', 'chain', { tasks: [...steps] }, {});
+  const out = outputSchemaOf(steps[steps.length - 1] as Signature);
+  if (out) outputs.set(sig, out);
+  return sig;
+}
+
+/** Celery's `group(...)` as a signature: its result is the list of its members' results. */
+export function groupSignature<const TMembers extends readonly Signature[]>(
+  members: TMembers,
+): CanvasSignature<{ -readonly [K in keyof TMembers]: SignatureOutput<TMembers[K]> }> {
+  return canvas('celery.group', 'group', { tasks: [...members] }, { task_id: randomUUID() });
+}
+
+/**
+ * Celery's `chord(header, body)` as a signature: the body runs once with the list of the header's
+ * results, and its result is the chord's.
+ */
+export function chordSignature<TBody extends Signature>(
+  header: readonly Signature[],
+  body: TBody,
+): CanvasSignature<SignatureOutput<TBody>> {
+  const sig = canvas('celery.chord', 'chord', { kwargs: {}, header: [...header], body }, {});
+  const out = outputSchemaOf(body);
+  if (out) outputs.set(sig, out);
+  return sig;
+}

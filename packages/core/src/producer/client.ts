@@ -25,6 +25,7 @@ import {
   type SignatureOutput,
   type TypedSignature,
 } from './canvas.js';
+import { hasNested, publishNestedChain, publishNestedChord, publishNestedGroup } from './canvas-nested.js';
 import { publishChord, publishGroup } from './canvas-publish.js';
 import { checkedPublisher } from './capability-check.js';
 import { type ClientInterceptor, interceptPublishes } from './client-interceptor.js';
@@ -95,10 +96,10 @@ export interface Client {
    * Runs the header in parallel, then the body with the list of header results (fan-in). Needs a
    * result backend, where the join is counted.
    */
-  chord<T extends AnyTaskContract>(
+  chord<TBody extends Signature>(
     header: readonly Signature[],
-    body: TypedSignature<T>,
-  ): Promise<TaskHandle<InferTaskOutput<T>>>;
+    body: TBody,
+  ): Promise<TaskHandle<SignatureOutput<TBody>>>;
   /** A handle on an existing task id. */
   handle<T extends AnyTaskContract>(contract: T, id: string): TaskHandle<InferTaskOutput<T>>;
   /**
@@ -270,6 +271,11 @@ export function createClient(options: ClientOptions): Client {
       return handleOf(message.headers.id, name, undefined);
     },
     async chain(steps, o = {}) {
+      // Steps that are canvases themselves (a group, a chord, a chain) go as Celery nests them.
+      if (hasNested(steps)) {
+        const c = await publishNestedChain(publisher, backend, steps);
+        return handleOf(c.id, c.name, c.output, c.members);
+      }
       const [first, ...rest] = steps;
       const last = steps[steps.length - 1] as TypedSignature<AnyTaskContract>;
       const firstId = String(first.options.task_id ?? '') || undefined;
@@ -302,6 +308,12 @@ export function createClient(options: ClientOptions): Client {
       return handleOf(String(last.options.task_id ?? message.headers.id), last.task, output, stepIds);
     },
     async group(members) {
+      if (hasNested(members)) {
+        const published = await publishNestedGroup(publisher, backend, members);
+        const handles = published.map((c) => handleOf(c.id, c.name, c.output, c.members));
+        const all = published.flatMap((c) => c.members);
+        return Object.assign(handles, { cancel: () => cancelTasks(all, backend, links) }) as never;
+      }
       const ids = await publishGroup(publisher, members);
       const handles = ids.map((id, i) => {
         const member = members[i];
@@ -310,6 +322,10 @@ export function createClient(options: ClientOptions): Client {
       return Object.assign(handles, { cancel: () => cancelTasks(ids, backend, links) }) as never;
     },
     async chord(header, body) {
+      if (hasNested([...header, body])) {
+        const c = await publishNestedChord(publisher, backend, header, body);
+        return handleOf(c.id, c.name, c.output, c.members);
+      }
       const { bodyId, memberIds } = await publishChord(publisher, backend, header, body);
       return handleOf(bodyId, body.task, contractOf(body)?.output, memberIds);
     },

@@ -23,6 +23,7 @@ export {
   type DedupeOptions,
   type TaskFinder,
 } from '../flow/client-flow.js';
+export type { Signature } from '../message.js';
 export { SIGNATURE_HEADER, SIGNATURE_KEY_HEADER } from '../signing/canonical.js';
 export { signingInterceptor } from '../signing/sign.js';
 export type { SigningKey, SigningOptions } from '../signing/signing-options.js';
@@ -34,7 +35,21 @@ export type {
   WorkflowStore,
   WorkflowTransition,
 } from '../workflow/workflow-store.js';
-export { type ChainOutput, type SignatureOptions, signature, type TypedSignature } from './canvas.js';
+export {
+  type CanvasSignature,
+  type ChainOutput,
+  type ChainStepMismatch,
+  type CheckedChain,
+  chainSignature,
+  chordSignature,
+  groupSignature,
+  type SignatureAccepts,
+  type SignatureAcceptsOf,
+  type SignatureOptions,
+  type SignatureOutput,
+  signature,
+  type TypedSignature,
+} from './canvas.js';
 export {
   type Client,
   type ClientOptions,

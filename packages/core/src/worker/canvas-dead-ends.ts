@@ -1,16 +1,12 @@
 import type { Broker } from '../broker.js';
-import type { Signature, TaskMessage } from '../message.js';
+import { canvasTaskIds } from '../canvas-apply.js';
+import type { TaskMessage } from '../message.js';
 import type { ExceptionInfo, ResultBackend, TaskState } from '../result-backend.js';
 import { buildMeta } from '../result-meta.js';
 import { onChordPart } from './canvas-dispatch.js';
 
 /** A state nothing can follow: what a task that will never run to success passes downstream. */
 export type DeadEndState = typeof TaskState.REVOKED | typeof TaskState.FAILURE;
-
-function idOf(sig: Signature): string | undefined {
-  const id = sig.options?.task_id;
-  return typeof id === 'string' ? id : undefined;
-}
 
 /**
  * Settles everything that waits on a task that will never succeed (revoked, expired, terminated,
@@ -23,7 +19,10 @@ export async function settleDownstream(
   message: TaskMessage,
   state: DeadEndState,
   cause: ExceptionInfo,
-  deps: { readonly backend: ResultBackend | undefined; readonly publisher: Pick<Broker, 'publish'> },
+  deps: {
+    readonly backend: ResultBackend | undefined;
+    readonly publisher: Pick<Broker, 'publish' | 'publishMany'>;
+  },
 ): Promise<void> {
   const embed = message.body[2];
   const backend = deps.backend;
@@ -34,9 +33,8 @@ export async function settleDownstream(
     ...cause,
     exc_message: [`${String(reason ?? cause.exc_type)} (upstream task ${id})`],
   };
-  const waiting = [...(embed.chain ?? []), ...(embed.callbacks ?? [])]
-    .map(idOf)
-    .filter((x): x is string => x !== undefined);
+  // Nested canvases too: every task of a chord or group waiting downstream.
+  const waiting = [...(embed.chain ?? []), ...(embed.callbacks ?? [])].flatMap((sig) => canvasTaskIds(sig));
   await Promise.all(waiting.map((w) => backend.store(buildMeta(state, w, downstream))));
   if (message.headers.group && embed.chord) await onChordPart(message, state, cause, deps.publisher, backend);
 }

@@ -7,7 +7,7 @@ import { type ExceptionInfo, TaskState } from '../../result-backend.js';
 import { buildMeta } from '../../result-meta.js';
 import { backoffDelay, RETRY_POLICY_HEADER } from '../../retry-policy.js';
 import { validate } from '../../schema.js';
-import { errbacksOf, failChain, onChordPart, successorsOf } from '../canvas-dispatch.js';
+import { errbacksOf, failChain, onChordPart, publishPlan, successorsOf } from '../canvas-dispatch.js';
 import type { TaskImplementation } from '../implement.js';
 import { storeOptionsOf, storeState } from '../outcome-store.js';
 import type { RunnerDeps } from '../runner-deps.js';
@@ -27,8 +27,8 @@ export function publishSuccessors(
   value: unknown,
   deps: RunnerDeps,
 ): Promise<void> | undefined {
-  const next = successorsOf(message, value);
-  return next.length ? deps.publisher.publishMany(next) : undefined;
+  const plan = successorsOf(message, value);
+  return plan ? publishPlan(plan, deps) : undefined;
 }
 
 /** Counts a chord header member that finished; `undefined` when the task is not in a group. */

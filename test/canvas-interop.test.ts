@@ -1,0 +1,211 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { type AnySchema, defineTask, type ResultBackend } from '@celeriac/core';
+import {
+  type Client,
+  chainSignature,
+  chordSignature,
+  createClient,
+  type Signature,
+  signature,
+  workflow,
+  xstarmap,
+} from '@celeriac/core/producer';
+import { createWorker, implement, type Worker } from '@celeriac/core/worker';
+import { requireCelery, requireService } from '@celeriac/test-services';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const redisUrl = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const python = requireCelery();
+const here = fileURLToPath(new URL('./interop/', import.meta.url));
+const up = await requireService('redis', redisUrl);
+if (!python && process.env.CI === 'true') {
+  throw new Error(
+    '[celeriac:SERVICE_MISSING] Python Celery is not installed; run scripts/services up celery',
+  );
+}
+
+/** Accepts anything, typed as T; `keys` lists an object input's keys in order, for positional calls. */
+function trusted<T>(
+  keys?: readonly string[],
+): AnySchema & { '~standard': { types?: { input: T; output: T } } } {
+  return {
+    '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) },
+    ...(keys ? { shape: Object.fromEntries(keys.map((k) => [k, true])) } : {}),
+  } as never;
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: here, env: { ...process.env, CELERIAC_REDIS_URL: redisUrl } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err}`)),
+    );
+  });
+}
+
+describe.skipIf(!up || !python)('Celery canvases across Python and TypeScript, over Redis', () => {
+  const tsQueue = `canvas-ts-${randomUUID().slice(0, 8)}`;
+  const pyQueue = `canvas-py-${randomUUID().slice(0, 8)}`;
+  const add = defineTask({
+    name: 'ts.add',
+    input: trusted<{ x: number; y: number }>(['x', 'y']),
+    output: trusted<number>(),
+    defaults: { queue: tsQueue },
+  });
+  const sum = defineTask({
+    name: 'ts.sum',
+    input: trusted<number[]>(),
+    output: trusted<number>(),
+    defaults: { queue: tsQueue },
+  });
+  const square = defineTask({
+    name: 'ts.square',
+    input: trusted<number>(),
+    output: trusted<number>(),
+    defaults: { queue: tsQueue },
+  });
+  const pyAdd = defineTask({
+    name: 'py.add',
+    input: trusted<{ x: number; y: number }>(['x', 'y']),
+    output: trusted<number>(),
+    defaults: { queue: pyQueue },
+  });
+  const sums: number[][] = [];
+  let pyWorker: ChildProcess;
+  let worker: Worker;
+  let client: Client;
+  let backend: ResultBackend;
+  let closeAll: () => Promise<void>;
+  const py = (name: string, ...args: unknown[]): Signature => ({
+    task: name,
+    args,
+    kwargs: {},
+    options: { queue: pyQueue },
+    subtask_type: null,
+    immutable: false,
+  });
+
+  beforeAll(async () => {
+    const { createBroker } = await import('@celeriac/broker-redis');
+    const { createResultBackend } = await import('@celeriac/backend-redis');
+    backend = createResultBackend(redisUrl);
+    const workerBroker = createBroker(redisUrl);
+    const clientBroker = createBroker(redisUrl);
+    worker = createWorker({
+      broker: workerBroker,
+      backend,
+      queues: [tsQueue],
+      concurrency: 8,
+      tasks: [
+        implement(add, ({ x, y }) => x + y),
+        implement(sum, (xs) => {
+          sums.push(xs);
+          return xs.reduce((a, b) => a + b, 0);
+        }),
+        implement(square, (n) => n * n),
+      ],
+    });
+    await worker.start();
+    client = createClient({ broker: clientBroker, backend });
+    closeAll = async () => {
+      await worker.stop({ graceMs: 1000 });
+      await Promise.allSettled([workerBroker.close(), clientBroker.close(), backend.close()]);
+    };
+    pyWorker = spawn(
+      python,
+      [
+        '-m',
+        'celery',
+        '-A',
+        'py_tasks',
+        'worker',
+        '-Q',
+        pyQueue,
+        '-c',
+        '4',
+        '--pool',
+        'threads',
+        '-l',
+        'warning',
+        '-n',
+        `py-${pyQueue}@%h`,
+      ],
+      { cwd: here, env: { ...process.env, CELERIAC_REDIS_URL: redisUrl }, stdio: 'ignore' },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    pyWorker?.kill('SIGTERM');
+    await closeAll?.();
+  });
+
+  it('Python-built canvases run on TypeScript workers: nested three deep, mixed chords (body once), map, chunks', async () => {
+    const out = await run(python, ['py_canvas.py', tsQueue, pyQueue]);
+    const checks = Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { check: string; ok: boolean; value?: unknown; error?: string })
+        .map((c) => [c.check, c]),
+    );
+    expect(checks.nested).toEqual({ check: 'nested', ok: true, value: 117 });
+    expect(checks.group_of_chains).toMatchObject({ ok: true, value: [9, 23] });
+    expect(checks.mixed_chord_ts_body).toMatchObject({ ok: true, value: 22 });
+    expect(sums.filter((s) => JSON.stringify(s) === '[3,7,10,2]')).toHaveLength(1);
+    expect(checks.mixed_chord_py_body).toMatchObject({ ok: true, value: 12 });
+    expect(checks.map).toMatchObject({ ok: true, value: [1, 4, 9] });
+    expect(checks.starmap).toMatchObject({ ok: true, value: [3, 7] });
+    expect(checks.chunks).toMatchObject({ ok: true, value: [[3, 7], [11]] });
+  }, 120_000);
+
+  it('a TypeScript-built canvas nested three deep runs on Python workers', async () => {
+    // add(1,1)=2 -> chord[chain(add(2,1)=3, add(3,2)=5), add(2,10)=12] -> tsum=17 -> add(17,100)=117
+    const handle = await client.chain([
+      py('py.add', 1, 1),
+      chordSignature([chainSignature([py('py.add', 1), py('py.add', 2)]), py('py.add', 10)], py('py.tsum')),
+      py('py.add', 100),
+    ]);
+    expect(await handle.result({ timeoutMs: 60_000 })).toBe(117);
+  }, 90_000);
+
+  it('a TypeScript-built chord mixing Python and TypeScript header tasks runs its body once', async () => {
+    const handle = await client.chord(
+      [
+        py('py.add', 10, 20),
+        signature(add, { x: 1, y: 2 }),
+        py('py.add', 100, 200),
+        signature(add, { x: 4, y: 5 }),
+      ],
+      signature(sum),
+    );
+    expect(await handle.result({ timeoutMs: 60_000 })).toBe(342);
+    expect(sums.filter((s) => JSON.stringify(s) === '[30,3,300,9]')).toHaveLength(1);
+    // And Python's starmap from TypeScript.
+    const starred = await xstarmap(
+      client,
+      'py.add',
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { queue: pyQueue },
+    );
+    expect(await starred.result({ timeoutMs: 30_000 })).toEqual([3, 7]);
+  }, 90_000);
+
+  it('a typed workflow with a Python node: the Python worker calls the driver through link', async () => {
+    const wf = workflow({
+      a: { task: add, input: { x: 1, y: 2 } },
+      b: { task: pyAdd, after: ['a'], input: ({ a }) => ({ x: a, y: 10 }) },
+      c: { task: sum, after: ['a', 'b'], input: ({ a, b }) => [a, b] },
+    });
+    const run = await wf.start(client, { store: backend as never, driverQueue: tsQueue });
+    expect(await run.result({ timeoutMs: 60_000 })).toEqual({ a: 3, b: 13, c: 16 });
+  }, 90_000);
+});
