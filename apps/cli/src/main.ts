@@ -5,6 +5,7 @@ import { controlCommand, inspectCommand, statusCommand } from './control-command
 import { dashboardCommand } from './dashboard-command.js';
 import { enqueueCommand } from './enqueue-command.js';
 import { eventsCommand } from './events-command.js';
+import { addFlowCommands } from './flow-commands.js';
 import { depthCommand, dlqCommand, purgeCommand, resultCommand } from './inspect-commands.js';
 import { addScheduleCommands } from './schedule-command.js';
 
@@ -140,5 +141,6 @@ controlOptions(program.command('status').description('which workers answer (cele
 );
 
 addScheduleCommands(program, run);
+addFlowCommands(program, run);
 
 program.parse();
