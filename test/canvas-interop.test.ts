@@ -199,6 +199,25 @@ describe.skipIf(!up || !python)('Celery canvases across Python and TypeScript, o
     expect(await starred.result({ timeoutMs: 30_000 })).toEqual([3, 7]);
   }, 90_000);
 
+  it('a workflow Celery can express goes as one canvas: Python workers run it alone, no driver', async () => {
+    const pyTsum = defineTask({
+      name: 'py.tsum',
+      input: trusted<number[]>(),
+      output: trusted<number>(),
+      defaults: { queue: pyQueue },
+    });
+    const wf = workflow({
+      a: { task: pyAdd, input: { x: 1, y: 2 } },
+      b: { task: pyAdd, after: ['a'], input: ({ a }) => ({ x: a, y: 10 }) },
+      c: { task: pyAdd, after: ['a'], input: ({ a }) => ({ x: a, y: 20 }) },
+      d: { task: pyTsum, after: ['b', 'c'], input: ({ b, c }) => [b, c] },
+    });
+    // The driver queue has no consumer here: only a canvas can finish.
+    const run = await wf.start(client, { store: backend as never, mode: 'canvas', driverQueue: 'nobody' });
+    expect(await run.result({ timeoutMs: 60_000 })).toEqual({ a: 3, b: 13, c: 23, d: 36 });
+    expect((await run.status()).state).toBe('SUCCESS');
+  }, 90_000);
+
   it('a typed workflow with a Python node: the Python worker calls the driver through link', async () => {
     const wf = workflow({
       a: { task: add, input: { x: 1, y: 2 } },

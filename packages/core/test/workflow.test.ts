@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTask } from '../src/contract.js';
 import { MemoryResultBackend } from '../src/memory/memory-backend.js';
-import { step, workflow } from '../src/producer/index.js';
+import { MemoryBroker } from '../src/memory/memory-broker.js';
+import { createClient, step, workflow } from '../src/producer/index.js';
+import { compileWorkflow } from '../src/producer/workflow/compile.js';
+import { createWorker, implement } from '../src/worker/index.js';
 import { REF_KEY } from '../src/workflow/template.js';
 
 const text = defineTask({ name: 'w.text', input: z.object({ text: z.string() }), output: z.string() });
@@ -93,5 +96,73 @@ describe('the memory workflow store', () => {
     });
     expect((await store.getWorkflow('w'))?.nodes.b).toEqual({ state: 'SUCCESS', result: '2' });
     expect(await store.completeWorkflowNode('nope', 'a', 'SUCCESS', '1')).toBeNull();
+  });
+});
+
+describe('workflows Celery can express', () => {
+  const add = defineTask({
+    name: 'w.add',
+    input: z.object({ x: z.number(), y: z.number() }),
+    output: z.number(),
+  });
+  const total = defineTask({ name: 'w.total', input: z.array(z.number()), output: z.number() });
+  const diamond = workflow({
+    a: step(add, { x: 1, y: 2 }),
+    b: { task: add, after: ['a'], input: ({ a }) => ({ x: a, y: 10 }) },
+    c: { task: add, after: ['a'], input: ({ a }) => ({ x: a, y: 20 }) },
+    d: { task: total, after: ['b', 'c'], input: ({ b, c }) => [b, c] },
+  });
+
+  it('compile to chain(a, group(b, c), d) when every input takes its upstream results the Celery way', () => {
+    const canvas = compileWorkflow('w', diamond.nodes, diamond.order);
+    expect(canvas?.subtask_type).toBe('chain');
+    const [a, fan, d] = canvas?.kwargs.tasks as {
+      task: string;
+      kwargs: unknown;
+      subtask_type: string | null;
+    }[];
+    expect(a).toMatchObject({ task: 'w.add', kwargs: { x: 1, y: 2 } });
+    expect(fan).toMatchObject({ subtask_type: 'group' });
+    expect(d).toMatchObject({ task: 'w.total', kwargs: {} });
+    // A path into a result, a skip policy, or a node skipping a layer: not a canvas.
+    const path = workflow({
+      a: step(add, { x: 1, y: 2 }),
+      b: { task: total, after: ['a'], input: ({ a }) => [a, a] },
+    });
+    expect(compileWorkflow('w', path.nodes, path.order)).toBeUndefined();
+    const skip = workflow(
+      { a: step(add, { x: 1, y: 2 }), b: { task: add, after: ['a'], input: ({ a }) => ({ x: a, y: 1 }) } },
+      { onUpstreamFailure: 'skip' },
+    );
+    expect(compileWorkflow('w', skip.nodes, skip.order)).toBeUndefined();
+  });
+
+  it('run as one canvas with no driver and no stored state, typed results from the node results', async () => {
+    const broker = new MemoryBroker();
+    const backend = new MemoryResultBackend();
+    const worker = createWorker({
+      broker,
+      backend,
+      tasks: [implement(add, ({ x, y }) => x + y), implement(total, (xs) => xs.reduce((p, q) => p + q, 0))],
+    });
+    await worker.start();
+    try {
+      const run = await diamond.start(createClient({ broker, backend }), { store: backend, mode: 'canvas' });
+      expect(await run.result({ timeoutMs: 5_000 })).toEqual({ a: 3, b: 13, c: 23, d: 36 });
+      expect(await run.status()).toEqual({
+        state: 'SUCCESS',
+        nodes: { a: 'SUCCESS', b: 'SUCCESS', c: 'SUCCESS', d: 'SUCCESS' },
+      });
+      expect(await backend.getWorkflow(run.id)).toBeNull();
+      const notCanvas = workflow({
+        a: step(add, { x: 1, y: 2 }),
+        b: { task: total, after: ['a'], input: ({ a }) => [a, a] },
+      });
+      await expect(
+        notCanvas.start(createClient({ broker, backend }), { store: backend, mode: 'canvas' }),
+      ).rejects.toThrow(/not a Celery canvas/);
+    } finally {
+      await worker.stop({ graceMs: 100 });
+    }
   });
 });

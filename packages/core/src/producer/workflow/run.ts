@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { kindOf as kindOfCanvas } from '../../canvas-shape.js';
 import type { AnyTaskContract, InferTaskOutput } from '../../contract.js';
 import { ConfigError } from '../../errors.js';
 import { inputToCall } from '../../input-mapping.js';
-import { DEFAULT_QUEUE } from '../../message.js';
+import { DEFAULT_QUEUE, type Signature } from '../../message.js';
 import { type AnySchema, type StandardSchemaV1, validate } from '../../schema.js';
 import {
   nodeSignature,
@@ -19,6 +20,7 @@ import {
 } from '../../workflow/workflow-store.js';
 import type { Client } from '../client.js';
 import type { ResultOptions, TaskHandle } from '../result-handle.js';
+import { compileWorkflow } from './compile.js';
 import type { Workflow, WorkflowResults } from './define.js';
 
 /** Options of `workflow.start`. */
@@ -31,6 +33,14 @@ export interface WorkflowStartOptions {
   readonly driverQueue?: string;
   /** How long the workflow's state is kept. @default 1 day */
   readonly ttlMs?: number;
+  /**
+   * `'driver'`: state in the store, moved on by the driver tasks (any graph, both policies).
+   * `'canvas'`: sent as one Celery canvas (chain, group, chord), which any Celery worker runs and
+   * any Celery client reads, with no driver and no stored state: only for graphs Celery can express
+   * (see `compileWorkflow`), else a `ConfigError`. `'auto'`: a canvas when it can be one.
+   * @default 'driver'
+   */
+  readonly mode?: 'driver' | 'canvas' | 'auto';
 }
 
 /** Where a workflow is: not known (yet, or any more), running, or finished. */
@@ -112,11 +122,19 @@ export async function startWorkflow<T extends Record<string, AnyTaskContract>>(
   options: WorkflowStartOptions,
 ): Promise<WorkflowRun<T>> {
   const { store } = options;
+  const id = options.id ?? randomUUID();
+  if (options.mode === 'canvas' || options.mode === 'auto') {
+    const canvas = compileWorkflow(id, wf.nodes, wf.order);
+    if (canvas) return startCanvas(client, wf, id, canvas);
+    if (options.mode === 'canvas')
+      throw new ConfigError(
+        'this workflow is not a Celery canvas (see compileWorkflow); start it with the driver',
+      );
+  }
   if (!hasWorkflowStore(store))
     throw new ConfigError(
       'workflow.start needs a store that keeps workflows (the memory or Redis result backend)',
     );
-  const id = options.id ?? randomUUID();
   const general = wf as unknown as Workflow<Record<string, AnyTaskContract>>;
   const record = recordOf(id, general, options.driverQueue ?? DEFAULT_QUEUE);
   const roots = wf.order.filter((name) => wf.nodes[name].after.length === 0);
@@ -178,5 +196,56 @@ export async function startWorkflow<T extends Record<string, AnyTaskContract>>(
       return { state, nodes };
     },
     result: (resultOptions) => overall.result(resultOptions) as Promise<WorkflowResults<T>>,
+  };
+}
+
+const CANVAS_STATES: Readonly<Record<string, WorkflowNodeState>> = {
+  SUCCESS: 'SUCCESS',
+  FAILURE: 'FAILURE',
+  REVOKED: 'FAILURE',
+  STARTED: 'READY',
+  RECEIVED: 'READY',
+  RETRY: 'READY',
+};
+
+/** A workflow sent as one canvas: its state is its nodes' results, read from the backend. */
+async function startCanvas<T extends Record<string, AnyTaskContract>>(
+  client: Client,
+  wf: Workflow<T>,
+  id: string,
+  canvas: Signature,
+): Promise<WorkflowRun<T>> {
+  if (kindOfCanvas(canvas) === 'chain')
+    await client.chain(canvas.kwargs.tasks as [Signature, ...Signature[]] as never);
+  else if (kindOfCanvas(canvas) === 'group') await client.group(canvas.kwargs.tasks as Signature[]);
+  else await client.chain([canvas] as never);
+  const handles = Object.fromEntries(
+    wf.order.map((name) => [name, client.handle(wf.nodes[name].contract, nodeTaskId(id, name))]),
+  ) as WorkflowRun<T>['nodes'];
+  const all = () => wf.order.map((name) => [name, handles[name]] as const);
+  return {
+    id,
+    nodes: handles,
+    async status() {
+      const states = await Promise.all(
+        all().map(async ([name, h]) => [name, CANVAS_STATES[(await h.status()).state] ?? 'PENDING'] as const),
+      );
+      const nodes = Object.fromEntries(states) as Record<keyof T & string, WorkflowNodeState>;
+      const values = Object.values<WorkflowNodeState>(nodes);
+      const state = values.every((s) => s === 'SUCCESS')
+        ? 'SUCCESS'
+        : values.some((s) => s === 'FAILURE')
+          ? 'FAILURE'
+          : values.every((s) => s === 'PENDING')
+            ? 'PENDING'
+            : 'RUNNING';
+      return { state, nodes };
+    },
+    async result(resultOptions) {
+      const values = await Promise.all(
+        all().map(async ([name, h]) => [name, await h.result(resultOptions)] as const),
+      );
+      return Object.fromEntries(values) as WorkflowResults<T>;
+    },
   };
 }
