@@ -3,7 +3,7 @@ import type { CeleryEvent, EventTransport } from '@celeriac/core/worker';
 import { toCeleriacError } from './errors.js';
 import { type ResolvedKafkaOptions, resolveOptions } from './options.js';
 import { KafkajsTransport } from './transport/kafkajs-transport.js';
-import type { KafkaTransport, TopicSpec } from './transport/types.js';
+import type { KafkaTransport, ProduceRecord, TopicSpec } from './transport/types.js';
 import { parseKafkaUrl } from './url.js';
 
 /** The topic Celery events travel on, named after Celery's event exchange. */
@@ -55,25 +55,47 @@ export class KafkaEventTransport implements EventTransport {
     this.transport = eventClient(this.options, 'events');
   }
 
-  async publishEvent(routingKey: string, body: CeleryEvent | CeleryEvent[], hostname: string): Promise<void> {
-    if (this.closed) throw new ClosedError('kafka event transport');
-    this.ready ??= this.transport.ensureTopics([eventTopicSpec(this.options)]).catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
+  /** Records waiting for the produce in flight to finish, each with its caller's promise. */
+  private waiting: { record: ProduceRecord; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private producing = false;
+
+  publishEvent(routingKey: string, body: CeleryEvent | CeleryEvent[], hostname: string): Promise<void> {
+    if (this.closed) return Promise.reject(new ClosedError('kafka event transport'));
+    const record: ProduceRecord = {
+      topic: EVENT_TOPIC,
+      key: hostname,
+      value: JSON.stringify(body),
+      headers: { [EVENT_HOSTNAME_HEADER]: hostname, [EVENT_ROUTING_KEY_HEADER]: routingKey },
+    };
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ record, resolve, reject });
+      if (!this.producing) void this.drain();
     });
-    try {
-      await this.ready;
-      await this.transport.produce([
-        {
-          topic: EVENT_TOPIC,
-          key: hostname,
-          value: JSON.stringify(body),
-          headers: { [EVENT_HOSTNAME_HEADER]: hostname, [EVENT_ROUTING_KEY_HEADER]: routingKey },
-        },
-      ]);
-    } catch (error) {
-      throw toCeleriacError(error, 'publishing a Celery event');
+  }
+
+  /**
+   * One produce in flight at a time, carrying everything published meanwhile: concurrent produce
+   * requests may reach the partition out of order, and a reader must see `task-received` before
+   * `task-started`.
+   */
+  private async drain(): Promise<void> {
+    this.producing = true;
+    while (this.waiting.length > 0) {
+      const batch = this.waiting.splice(0);
+      try {
+        this.ready ??= this.transport.ensureTopics([eventTopicSpec(this.options)]).catch((error: unknown) => {
+          this.ready = undefined;
+          throw error;
+        });
+        await this.ready;
+        await this.transport.produce(batch.map((b) => b.record));
+        for (const b of batch) b.resolve();
+      } catch (error) {
+        const failure = toCeleriacError(error, 'publishing a Celery event');
+        for (const b of batch) b.reject(failure);
+      }
     }
+    this.producing = false;
   }
 
   async close(): Promise<void> {
