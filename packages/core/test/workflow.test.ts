@@ -116,7 +116,7 @@ describe('workflows Celery can express', () => {
   it('compile to chain(a, group(b, c), d) when every input takes its upstream results the Celery way', () => {
     const canvas = compileWorkflow('w', diamond.nodes, diamond.order);
     expect(canvas?.subtask_type).toBe('chain');
-    const [a, fan, d] = canvas?.kwargs.tasks as {
+    const [a, fan, d] = (canvas?.kwargs.tasks ?? []) as {
       task: string;
       kwargs: unknown;
       subtask_type: string | null;
