@@ -3,6 +3,7 @@ import { backlogScenario } from './backlog.js';
 import { brokersScenario } from './brokers.js';
 import { enqueueScenario } from './enqueue.js';
 import { latencyScenario } from './latency.js';
+import { rateLimitScenario } from './rate-limit.js';
 import { redisCeilingScenario } from './redis-ceiling.js';
 import { workerThroughputScenario } from './worker-throughput.js';
 
@@ -14,4 +15,5 @@ export const SCENARIOS: readonly Scenario[] = [
   backlogScenario,
   brokersScenario,
   redisCeilingScenario,
+  rateLimitScenario,
 ];

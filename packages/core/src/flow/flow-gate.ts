@@ -25,9 +25,9 @@ const RATE_TOLERANCE_MS = 5;
  * A grant whose round trip took longer than this may reach the handler late enough to bunch with
  * the next start (a busy event loop, a descheduled process): it is taken again at the store's now.
  */
-const RATE_STALE_MS = 10;
+const RATE_STALE_MS = 15;
 /** Most times a late grant is taken again before the task runs anyway. */
-const RATE_RETAKES = 3;
+const RATE_RETAKES = 1;
 const DEFAULT_LEASE_MS = 30_000;
 /** Backoff of a task waiting for a concurrency slot: from this, doubling per deferral, up to the cap. */
 const SLOT_BACKOFF_MS = 100;
