@@ -1,6 +1,6 @@
+import { backendFromUrl, brokerFromUrl } from '@celeriac/cli/adapters';
 import { type Broker, defineTask, type ResultBackend } from '@celeriac/core';
 import { implement, type TaskImplementation } from '@celeriac/core/worker';
-import { backendFromUrl, brokerFromUrl } from '@celeriac/cli/adapters';
 import { z } from 'zod';
 
 /** The task every scenario runs: takes a number, returns it (a no-op whose result is stored). */

@@ -1,5 +1,11 @@
-import { type Broker, type BrokerCapabilities, ClosedError, ConfigError, type DeadLetter } from '@celeriac/core';
-import { type ConsumeOptions, type Consumer, type OutgoingMessage } from '@celeriac/core/adapter';
+import {
+  type Broker,
+  type BrokerCapabilities,
+  ClosedError,
+  ConfigError,
+  type DeadLetter,
+} from '@celeriac/core';
+import type { ConsumeOptions, Consumer, OutgoingMessage } from '@celeriac/core/adapter';
 import { rabbitmqCapabilities } from './capabilities.js';
 import { taskPublishSpec } from './codec.js';
 import { ConnectionManager } from './connection.js';

@@ -1,10 +1,10 @@
 import { hostname as osHostname } from 'node:os';
 import type { Delivery, TaskDelivery } from '../broker.js';
 import { TaskRevokedError } from '../errors.js';
+import type { TaskHeaders } from '../message.js';
 import type { ResultBackend } from '../result-backend.js';
 import { TaskState } from '../result-backend.js';
 import { buildMeta } from '../result-meta.js';
-import type { TaskHeaders } from '../message.js';
 import type { TaskEventSwitch } from '../worker/event-switch.js';
 import type { TaskImplementation } from '../worker/implement.js';
 import type { WorkerStats } from '../worker/worker.js';
