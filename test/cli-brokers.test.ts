@@ -1,16 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { requireService } from '@celeriac/test-services';
 import { describe, expect, it } from 'vitest';
+import { available, brokers, redis, redisUp } from './broker-urls.js';
 import { cliPath, demoTasksPath, runCli, startCli } from './cli-helpers.js';
-
-const redis = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const brokers = [
-  { name: 'redis', url: redis },
-  { name: 'rabbitmq', url: process.env.CELERIAC_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672' },
-  { name: 'kafka', url: `kafka://${process.env.CELERIAC_KAFKA_BROKERS ?? '127.0.0.1:9092'}` },
-];
-const redisUp = await requireService('redis', redis);
-const available = await Promise.all(brokers.map((b) => requireService(b.name, b.url)));
 
 // The same commands on every broker: switching is only a URL change.
 describe.each(brokers.map((b, i) => ({ ...b, up: available[i] && redisUp })))(

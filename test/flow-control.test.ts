@@ -5,19 +5,10 @@ import { join } from 'node:path';
 import { createResultBackend } from '@celeriac/backend-redis';
 import { type Broker, defineTask } from '@celeriac/core';
 import { type Client, createClient } from '@celeriac/core/producer';
-import { requireService } from '@celeriac/test-services';
 import { sleep, waitFor } from '@celeriac/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { available, brokers, redis, redisUp } from './broker-urls.js';
 import { FlowFleet, mostInWindow, mostRunning, readLog } from './flow-fleet.js';
-
-const redis = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const brokers = [
-  { name: 'redis', url: redis },
-  { name: 'rabbitmq', url: process.env.CELERIAC_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672' },
-  { name: 'kafka', url: `kafka://${process.env.CELERIAC_KAFKA_BROKERS ?? '127.0.0.1:9092'}` },
-];
-const redisUp = await requireService('redis', redis);
-const available = await Promise.all(brokers.map((b) => requireService(b.name, b.url)));
 
 /** Accepts anything: the workers validate with their own contracts. */
 const trusted = {
