@@ -14,6 +14,8 @@ import {
   type MailboxNames,
   mailboxNames,
   parseControlRequest,
+  type ReplyCollection,
+  ReplyCollectors,
   type StopListening,
 } from '@celeriac/core/adapter';
 import { toCeleriacError } from './errors.js';
@@ -46,13 +48,6 @@ function json(record: TransportRecord): unknown {
   }
 }
 
-interface Collector {
-  readonly ticket: string;
-  readonly replies: ControlReply[];
-  readonly options: CollectOptions;
-  readonly done: () => void;
-}
-
 /**
  * Celery's remote control carried over Kafka, which Celery itself has no control for: the same
  * commands and replies as on Redis and RabbitMQ, on two single-partition topics of Celeriac's own,
@@ -68,7 +63,7 @@ export class KafkaControlTransport implements ControlTransport {
   private readonly commandTopic: string;
   private readonly replyTopic: string;
   private readonly oid = randomUUID();
-  private readonly collectors = new Set<Collector>();
+  private readonly collectors = new ReplyCollectors();
   private readonly groups = new Set<GroupConsumer>();
   private topics: Promise<void> | undefined;
   private replies: Promise<void> | undefined;
@@ -194,12 +189,7 @@ export class KafkaControlTransport implements ControlTransport {
       if (h.routing_key !== this.oid) return;
       const body = json(record);
       if (typeof body !== 'object' || body === null) return;
-      for (const c of this.collectors) {
-        if (c.ticket !== h.ticket) continue;
-        c.replies.push(body as ControlReply);
-        c.options.onReply?.(body as ControlReply);
-        if (c.options.limit !== undefined && c.replies.length >= c.options.limit) c.done();
-      }
+      this.collectors.deliver(h.ticket, body as ControlReply);
     }).then(() => undefined);
     this.replies.catch(() => (this.replies = undefined));
     return this.replies;
@@ -211,26 +201,11 @@ export class KafkaControlTransport implements ControlTransport {
     collect?: CollectOptions,
   ): Promise<ControlReply[]> {
     this.assertOpen();
-    let collector: Collector | undefined;
-    let finished: Promise<void> | undefined;
+    let collection: ReplyCollection | undefined;
     try {
       if (collect) {
         await this.ensureReplies();
-        finished = new Promise<void>((resolve) => {
-          const timer = setTimeout(() => c.done(), collect.timeoutMs);
-          const c: Collector = {
-            ticket: collect.ticket,
-            replies: [],
-            options: collect,
-            done: () => {
-              clearTimeout(timer);
-              this.collectors.delete(c);
-              resolve();
-            },
-          };
-          collector = c;
-          this.collectors.add(c);
-        });
+        collection = this.collectors.start(collect);
       } else await this.ensureTopics();
       await this.transport.produce([
         {
@@ -241,18 +216,16 @@ export class KafkaControlTransport implements ControlTransport {
         },
       ]);
     } catch (error) {
-      collector?.done();
+      collection?.cancel();
       throw toCeleriacError(error, 'publishing a control command');
     }
-    if (!collector || !finished) return [];
-    await finished;
-    return collector.replies;
+    return collection ? collection.finished : [];
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const c of [...this.collectors]) c.done();
+    this.collectors.closeAll();
     await Promise.allSettled([...this.groups].map((g) => g.close()));
     this.groups.clear();
     await this.transport.close();

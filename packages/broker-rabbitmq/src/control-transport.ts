@@ -14,6 +14,8 @@ import {
   type MailboxNames,
   mailboxNames,
   parseControlRequest,
+  type ReplyCollection,
+  ReplyCollectors,
   type StopListening,
 } from '@celeriac/core/adapter';
 import type { Channel, ConsumeMessage } from 'amqplib';
@@ -39,13 +41,6 @@ const QUEUE_OPTIONS = {
 } as const;
 /** kombu's mailbox exchanges: not durable, never auto-deleted. */
 const EXCHANGE_OPTIONS = { durable: false, autoDelete: false } as const;
-
-interface Collector {
-  readonly ticket: string;
-  readonly replies: ControlReply[];
-  readonly options: CollectOptions;
-  readonly done: () => void;
-}
 
 function decode(msg: ConsumeMessage): unknown {
   try {
@@ -81,7 +76,7 @@ export class RabbitMQControlTransport implements ControlTransport {
   private readonly connection: ConnectionManager;
   private readonly oid = randomUUID();
   private readonly listeners = new Map<string, Set<(message: ControlMessage) => void>>();
-  private readonly collectors = new Set<Collector>();
+  private readonly collectors = new ReplyCollectors();
   private channel: { session: Session; channel: Promise<Channel> } | undefined;
   private replyConsumer: Promise<void> | undefined;
   private closed = false;
@@ -208,12 +203,7 @@ export class RabbitMQControlTransport implements ControlTransport {
           const body = decode(msg);
           if (typeof body !== 'object' || body === null) return;
           const ticket = (msg.properties.headers as Record<string, unknown> | undefined)?.ticket;
-          for (const c of this.collectors) {
-            if (c.ticket !== ticket) continue;
-            c.replies.push(body as ControlReply);
-            c.options.onReply?.(body as ControlReply);
-            if (c.options.limit !== undefined && c.replies.length >= c.options.limit) c.done();
-          }
+          this.collectors.deliver(ticket, body as ControlReply);
         },
         { noAck: true },
       );
@@ -229,26 +219,11 @@ export class RabbitMQControlTransport implements ControlTransport {
     headers: ControlRequestHeaders,
     collect?: CollectOptions,
   ): Promise<ControlReply[]> {
-    let collector: Collector | undefined;
-    let finished: Promise<void> | undefined;
+    let collection: ReplyCollection | undefined;
     try {
       if (collect) {
         await this.ensureReplyConsumer();
-        finished = new Promise<void>((resolve) => {
-          const timer = setTimeout(() => c.done(), collect.timeoutMs);
-          const c: Collector = {
-            ticket: collect.ticket,
-            replies: [],
-            options: collect,
-            done: () => {
-              clearTimeout(timer);
-              this.collectors.delete(c);
-              resolve();
-            },
-          };
-          collector = c;
-          this.collectors.add(c);
-        });
+        collection = this.collectors.start(collect);
       }
       const ch = await this.ch();
       await ch.assertExchange(this.names.exchange, 'fanout', EXCHANGE_OPTIONS);
@@ -259,18 +234,16 @@ export class RabbitMQControlTransport implements ControlTransport {
         deliveryMode: 2,
       });
     } catch (error) {
-      collector?.done();
+      collection?.cancel();
       throw toCeleriacError(error, 'publishing a control command');
     }
-    if (!collector || !finished) return [];
-    await finished;
-    return collector.replies;
+    return collection ? collection.finished : [];
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const c of [...this.collectors]) c.done();
+    this.collectors.closeAll();
     this.listeners.clear();
     // Closing the connection deletes the exclusive queues with it.
     await this.connection.close();

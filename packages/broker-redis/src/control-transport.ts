@@ -13,6 +13,8 @@ import {
   type MailboxNames,
   mailboxNames,
   parseControlRequest,
+  type ReplyCollection,
+  ReplyCollectors,
   type StopListening,
 } from '@celeriac/core/adapter';
 import { type ClientSettings, connectClient, createClient, type RedisClient } from './connection.js';
@@ -33,13 +35,6 @@ const BINDING_DEADLINES = '_kombu.binding_deadlines';
 const BINDING_TTL_MS = 60 * 60 * 1000;
 /** Longest single BRPOP, so a finished collection frees the connection soon. */
 const POLL_SECONDS = 0.25;
-
-interface Collector {
-  readonly ticket: string;
-  readonly replies: ControlReply[];
-  readonly options: CollectOptions;
-  readonly done: () => void;
-}
 
 function envelope(body: unknown, headers: object, exchange: string, routingKey: string, mode: 1 | 2): string {
   return JSON.stringify({
@@ -104,7 +99,7 @@ export class RedisControlTransport implements ControlTransport {
   /** The caller's reply list; Celery replies at priority 0, which kombu keeps in the plain list. */
   private readonly replyKey: string;
   private readonly clients = new Map<string, { client: RedisClient; ready: Promise<void> }>();
-  private readonly collectors = new Set<Collector>();
+  private readonly collectors = new ReplyCollectors();
   private readonly subscribers = new Set<(message: ControlMessage) => void>();
   private handlerSet = false;
   private boundAt = 0;
@@ -193,37 +188,20 @@ export class RedisControlTransport implements ControlTransport {
     collect?: CollectOptions,
   ): Promise<ControlReply[]> {
     const client = await this.client('control');
-    let collector: Collector | undefined;
-    let finished: Promise<void> | undefined;
+    let collection: ReplyCollection | undefined;
     try {
       if (collect) {
         await this.bind(client);
-        finished = new Promise<void>((resolve) => {
-          const replies: ControlReply[] = [];
-          const timer = setTimeout(() => c.done(), collect.timeoutMs);
-          const c: Collector = {
-            ticket: collect.ticket,
-            replies,
-            options: collect,
-            done: () => {
-              clearTimeout(timer);
-              this.collectors.delete(c);
-              resolve();
-            },
-          };
-          collector = c;
-          this.collectors.add(c);
-        });
+        collection = this.collectors.start(collect);
       }
       await client.publish(this.channel, envelope(request, headers, this.names.exchange, '', 2));
     } catch (error) {
-      collector?.done();
+      collection?.cancel();
       throw toCeleriacError(error, 'publishing a control command', this.display);
     }
-    if (!collector || !finished) return [];
+    if (!collection) return [];
     void this.poll();
-    await finished;
-    return collector.replies;
+    return collection.finished;
   }
 
   /** Registers the reply queue in kombu's binding table (again after an hour, as kombu refreshes). */
@@ -249,13 +227,7 @@ export class RedisControlTransport implements ControlTransport {
         const opened = openEnvelope(got[1]);
         if (!opened || typeof opened.body !== 'object' || opened.body === null) continue;
         const ticket = opened.headers.ticket;
-        for (const c of this.collectors) {
-          if (c.ticket !== ticket) continue;
-          const reply = opened.body as ControlReply;
-          c.replies.push(reply);
-          c.options.onReply?.(reply);
-          if (c.options.limit !== undefined && c.replies.length >= c.options.limit) c.done();
-        }
+        this.collectors.deliver(ticket, opened.body as ControlReply);
       }
     } catch {
       // A lost connection ends this loop; collections still end at their timeouts.
@@ -268,7 +240,7 @@ export class RedisControlTransport implements ControlTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const c of [...this.collectors]) c.done();
+    this.collectors.closeAll();
     const control = this.clients.get('control');
     if (control && this.boundAt > 0) {
       await control.ready

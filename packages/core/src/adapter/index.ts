@@ -35,6 +35,7 @@ export {
   mailboxNames,
   parseControlRequest,
 } from '../control/protocol.js';
+export { type ReplyCollection, ReplyCollectors } from '../control/reply-collectors.js';
 export {
   DEFAULT_REVOKE_TTL_MS,
   DEFAULT_REVOKES_MAX,
