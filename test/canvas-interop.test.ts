@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { type AnySchema, defineTask, type ResultBackend } from '@celeriac/core';
 import {
   type Client,
@@ -15,16 +14,12 @@ import {
 import { createWorker, implement, type Worker } from '@celeriac/core/worker';
 import { requireCelery, requireService } from '@celeriac/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseChecks, runPython, startCeleryWorker } from './celery-driver.js';
 
 const redisUrl = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const python = requireCelery();
-const here = fileURLToPath(new URL('./interop/', import.meta.url));
 const up = await requireService('redis', redisUrl);
-if (!python && process.env.CI === 'true') {
-  throw new Error(
-    '[celeriac:SERVICE_MISSING] Python Celery is not installed; run scripts/services up celery',
-  );
-}
+const driver = { python, redisUrl };
 
 /** Accepts anything, typed as T; `keys` lists an object input's keys in order, for positional calls. */
 function trusted<T>(
@@ -34,19 +29,6 @@ function trusted<T>(
     '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) },
     ...(keys ? { shape: Object.fromEntries(keys.map((k) => [k, true])) } : {}),
   } as never;
-}
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: here, env: { ...process.env, CELERIAC_REDIS_URL: redisUrl } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err}`)),
-    );
-  });
 }
 
 describe.skipIf(!up || !python)('Celery canvases across Python and TypeScript, over Redis', () => {
@@ -117,27 +99,7 @@ describe.skipIf(!up || !python)('Celery canvases across Python and TypeScript, o
       await worker.stop({ graceMs: 1000 });
       await Promise.allSettled([workerBroker.close(), clientBroker.close(), backend.close()]);
     };
-    pyWorker = spawn(
-      python,
-      [
-        '-m',
-        'celery',
-        '-A',
-        'py_tasks',
-        'worker',
-        '-Q',
-        pyQueue,
-        '-c',
-        '4',
-        '--pool',
-        'threads',
-        '-l',
-        'warning',
-        '-n',
-        `py-${pyQueue}@%h`,
-      ],
-      { cwd: here, env: { ...process.env, CELERIAC_REDIS_URL: redisUrl }, stdio: 'ignore' },
-    );
+    pyWorker = startCeleryWorker(driver, pyQueue, 4);
   }, 60_000);
 
   afterAll(async () => {
@@ -146,14 +108,7 @@ describe.skipIf(!up || !python)('Celery canvases across Python and TypeScript, o
   });
 
   it('Python-built canvases run on TypeScript workers: nested three deep, mixed chords (body once), map, chunks', async () => {
-    const out = await run(python, ['py_canvas.py', tsQueue, pyQueue]);
-    const checks = Object.fromEntries(
-      out
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as { check: string; ok: boolean; value?: unknown; error?: string })
-        .map((c) => [c.check, c]),
-    );
+    const checks = parseChecks(await runPython(driver, ['py_canvas.py', tsQueue, pyQueue]));
     expect(checks.nested).toEqual({ check: 'nested', ok: true, value: 117 });
     expect(checks.group_of_chains).toMatchObject({ ok: true, value: [9, 23] });
     expect(checks.mixed_chord_ts_body).toMatchObject({ ok: true, value: 22 });

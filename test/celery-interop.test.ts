@@ -1,51 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { RemoteTaskError, type ResultBackend } from '@celeriac/core';
 import { createClient } from '@celeriac/core/producer';
 import { createWorker, sendCeleryEvents, type Worker } from '@celeriac/core/worker';
 import { demoTasks } from '@celeriac/demo-tasks/tasks';
 import { requireCelery, requireService } from '@celeriac/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseChecks, runPython, startCeleryWorker, startPython } from './celery-driver.js';
 
 const redisUrl = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const python = requireCelery();
-const here = fileURLToPath(new URL('./interop/', import.meta.url));
 const up = await requireService('redis', redisUrl);
-if (!python && process.env.CI === 'true') {
-  throw new Error(
-    '[celeriac:SERVICE_MISSING] Python Celery is not installed; run scripts/services up celery',
-  );
-}
-
-function start(
-  cmd: string,
-  args: string[],
-): { child: ChildProcess; output: Promise<string>; started: Promise<void> } {
-  const child = spawn(cmd, args, { cwd: here, env: { ...process.env, CELERIAC_REDIS_URL: redisUrl } });
-  let out = '';
-  let markStarted: () => void = () => {};
-  const started = new Promise<void>((r) => (markStarted = r));
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (out.includes('"listening"')) markStarted();
-  });
-  const output = new Promise<string>((resolve) => child.on('close', () => resolve(out)));
-  return { child, output, started };
-}
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: here, env: { ...process.env, CELERIAC_REDIS_URL: redisUrl } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err}`)),
-    );
-  });
-}
+const driver = { python, redisUrl };
 
 describe.skipIf(!up || !python)('interop with real Python Celery over Redis', () => {
   const tsQueue = `interop-ts-${randomUUID().slice(0, 8)}`;
@@ -74,27 +40,7 @@ describe.skipIf(!up || !python)('interop with real Python Celery over Redis', ()
       await worker.stop({ graceMs: 1000 });
       await Promise.allSettled([workerBroker.close(), clientBroker.close(), backend.close()]);
     };
-    pyWorker = spawn(
-      python,
-      [
-        '-m',
-        'celery',
-        '-A',
-        'py_tasks',
-        'worker',
-        '-Q',
-        pyQueue,
-        '-c',
-        '2',
-        '--pool',
-        'threads',
-        '-l',
-        'warning',
-        '-n',
-        `py-${pyQueue}@%h`,
-      ],
-      { cwd: here, env: { ...process.env, CELERIAC_REDIS_URL: redisUrl }, stdio: 'ignore' },
-    );
+    pyWorker = startCeleryWorker(driver, pyQueue, 2);
   }, 60_000);
 
   afterAll(async () => {
@@ -143,7 +89,7 @@ describe.skipIf(!up || !python)('interop with real Python Celery over Redis', ()
       queues: [queue],
       hostname: `ts-${queue}@test`,
     });
-    const listener = start(python, ['py_events.py', '6']);
+    const listener = startPython(driver, ['py_events.py', '6']);
     await listener.started;
     await monitored.start();
     const stopEvents = sendCeleryEvents(monitored, createEventTransport(redisUrl), { freq: 1 });
@@ -161,23 +107,7 @@ describe.skipIf(!up || !python)('interop with real Python Celery over Redis', ()
   }, 60_000);
 
   it('Python Celery calls TypeScript tasks: kwargs, positional, countdown, priority, failures, chains', async () => {
-    const out = await run(python, ['py_client.py', tsQueue, pyQueue]);
-    const checks = Object.fromEntries(
-      out
-        .trim()
-        .split('\n')
-        .map(
-          (line) =>
-            JSON.parse(line) as {
-              check: string;
-              ok: boolean;
-              value?: unknown;
-              type?: string;
-              error?: string;
-            },
-        )
-        .map((c) => [c.check, c]),
-    );
+    const checks = parseChecks(await runPython(driver, ['py_client.py', tsQueue, pyQueue]));
     expect(checks.kwargs).toMatchObject({ ok: true, value: 5 });
     expect(checks.positional).toMatchObject({ ok: true, value: 42 });
     expect(checks.countdown).toMatchObject({ ok: true, value: 2 });
