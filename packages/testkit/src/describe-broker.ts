@@ -5,6 +5,7 @@ import { deliveryTests } from './broker-delivery-tests.js';
 import { featureTests } from './broker-feature-tests.js';
 import { runtimeTests } from './broker-runtime-tests.js';
 import { settlementTests } from './broker-settlement-tests.js';
+import { workflowDeadEndTests } from './broker-workflow-dead-end-tests.js';
 
 /**
  * The broker conformance suite. Every adapter runs it in one short test file:
@@ -26,5 +27,6 @@ export function describeBroker(name: string, options: BrokerSuiteOptions): void 
     describe('features', () => featureTests(ctx));
     describe('worker runtime on this broker', () => runtimeTests(ctx));
     describe('no dead ends in a canvas on this broker', () => deadEndTests(ctx));
+    describe('no dead ends in a workflow on this broker', () => workflowDeadEndTests(ctx));
   });
 }

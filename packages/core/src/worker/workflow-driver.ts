@@ -65,16 +65,29 @@ function storeOf(deps: RunnerDeps): WorkflowStore & NonNullable<RunnerDeps['back
   return backend;
 }
 
-const SKIPPED: (upstream: string) => ExceptionInfo = (upstream) => ({
+const SKIPPED = (upstream: string, why: string): ExceptionInfo => ({
   exc_type: 'TaskRevokedError',
-  exc_message: [`skipped: upstream node ${upstream} did not succeed`],
+  exc_message: [`skipped: upstream node ${upstream} did not succeed${why}`],
   exc_module: 'celery.exceptions',
 });
-const FAILED: (upstream: string) => ExceptionInfo = (upstream) => ({
+const FAILED = (upstream: string, why: string): ExceptionInfo => ({
   exc_type: 'UpstreamFailed',
-  exc_message: [`upstream node ${upstream} did not succeed`],
+  exc_message: [`upstream node ${upstream} did not succeed${why}`],
   exc_module: 'celeriac',
 });
+
+/** ` (TaskRevokedError: terminated)`: what the node that did not succeed ended with, if known. */
+function causeOf(result: string | null | undefined): string {
+  let error: Partial<ExceptionInfo> | null = null;
+  try {
+    error = result ? (decodeJson(result) as Partial<ExceptionInfo> | null) : null;
+  } catch {
+    return '';
+  }
+  if (typeof error?.exc_type !== 'string') return '';
+  const message = Array.isArray(error.exc_message) ? error.exc_message.map(String).join(', ') : '';
+  return ` (${error.exc_type}${message ? `: ${message}` : ''})`;
+}
 
 /**
  * Applies what a transition asks for, all idempotent so a redelivered driver message can do it
@@ -95,11 +108,14 @@ async function follow(deps: RunnerDeps, id: string, node: string, t: WorkflowTra
     await deps.publisher.publishMany(
       t.ready.map((r) => nodeMessage(record, r, resolveTemplate(record.nodes[r]?.input, results), parent)),
     );
+  // The nodes settled here name the node that did not succeed, and how it ended (failed, revoked, expired).
+  const why = snapshot.nodes[node]?.state === 'FAILURE' ? causeOf(snapshot.nodes[node]?.result) : '';
   for (const s of t.settled) {
     const taskId = record.nodes[s.node]?.taskId;
     if (!taskId) continue;
     const state = s.state === 'SKIPPED' ? TaskState.REVOKED : TaskState.FAILURE;
-    await store.store(buildMeta(state, taskId, s.state === 'SKIPPED' ? SKIPPED(node) : FAILED(node)));
+    const info = s.state === 'SKIPPED' ? SKIPPED(node, why) : FAILED(node, why);
+    await store.store(buildMeta(state, taskId, info));
   }
   if (!t.finished) return;
   const failed = Object.entries(snapshot.nodes).filter(([, n]) => n.state !== 'SUCCESS');
