@@ -103,6 +103,17 @@ describe('control dispatcher', () => {
     expect(await d(request('enable_events'))).toEqual({ error: 'event dispatcher unavailable' });
   });
 
+  it("restarts the pool on pool_restart in Celery's reply shape; a worker without one refuses as Celery", async () => {
+    let restarts = 0;
+    const restartable = dispatch(target({ restartPool: () => ++restarts > 0 }));
+    const args = { modules: null, reload: false, reloader: null };
+    expect(await restartable(request('pool_restart', args))).toEqual({ ok: 'reload started' });
+    expect(restarts).toBe(1);
+    expect(await dispatch(target())(request('pool_restart', args))).toEqual({
+      error: "ValueError('Pool restarts not enabled')",
+    });
+  });
+
   it('lists registered tasks sorted, without builtins, with the attributes asked for', async () => {
     const d = dispatch(target());
     expect(await d(request('registered'))).toEqual(['a.task [rate_limit=10/s]', 'b.task']);

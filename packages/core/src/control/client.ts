@@ -86,6 +86,12 @@ export interface ControlClient {
   ): Promise<RepliesByNode<CommandReply>>;
   poolGrow(n?: number, options?: ControlCommandOptions): Promise<RepliesByNode<CommandReply>>;
   poolShrink(n?: number, options?: ControlCommandOptions): Promise<RepliesByNode<CommandReply>>;
+  /**
+   * Restarts workers' pools (Celery's `pool_restart`): a worker recycles the threads of its
+   * `isolation: 'thread'` tasks, which import task modules anew; in-process handlers have no pool
+   * to restart (ES modules cannot be reloaded in place). Replies `{ ok: 'reload started' }`.
+   */
+  poolRestart(options?: ControlCommandOptions): Promise<RepliesByNode<CommandReply>>;
   autoscale(max: number, min: number, options?: ControlCommandOptions): Promise<RepliesByNode<CommandReply>>;
   addConsumer(queue: string, options?: ControlCommandOptions): Promise<RepliesByNode<CommandReply>>;
   cancelConsumer(queue: string, options?: ControlCommandOptions): Promise<RepliesByNode<CommandReply>>;
@@ -204,6 +210,7 @@ export function createControlClient(
       call('time_limit', { task_name: task, soft: limits.soft ?? null, hard: limits.hard ?? null }, o),
     poolGrow: (n = 1, o) => call('pool_grow', { n }, o),
     poolShrink: (n = 1, o) => call('pool_shrink', { n }, o),
+    poolRestart: (o) => call('pool_restart', { modules: null, reload: false, reloader: null }, o),
     autoscale: (max, min, o) => call('autoscale', { max, min }, o),
     addConsumer: (queue, o) => call('add_consumer', { queue }, o),
     cancelConsumer: (queue, o) => call('cancel_consumer', { queue }, o),

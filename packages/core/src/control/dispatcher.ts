@@ -208,8 +208,13 @@ export function createControlDispatcher(
       if (!range) throw new PythonError('ValueError', 'Autoscale not enabled');
       return ok(`autoscale now max=${range.max} min=${range.min}`);
     },
+    // Celery reloads task modules and restarts its pool; here the thread pool is recycled and its
+    // new threads import task modules anew. In-process handlers have no pool to restart (and ES
+    // modules cannot be reloaded in place), so the reply is the same with nothing restarted.
     pool_restart: () => {
-      throw new PythonError('ValueError', 'Pool restarts not enabled');
+      if (!target.restartPool) throw new PythonError('ValueError', 'Pool restarts not enabled');
+      target.restartPool();
+      return ok('reload started');
     },
     add_consumer: async (a) => {
       const queue = a.string('queue') ?? '';

@@ -96,6 +96,11 @@ export interface ControlTarget {
   setTaskEvents?(enabled: boolean): boolean | undefined;
   /** Sends a `worker-heartbeat` event now. */
   heartbeat?(): void;
+  /**
+   * Restarts the execution pool (Celery's `pool_restart`): recycles the worker threads of thread
+   * tasks. `false` when there is no pool to restart (every handler runs in-process).
+   */
+  restartPool?(): boolean;
   /** Stops the worker gracefully (Celery's warm shutdown). */
   shutdown(): void;
   /** Configuration worth showing to `celery inspect conf`. */

@@ -62,6 +62,8 @@ export interface WorkerControlDeps {
   addQueue?(queue: string): Promise<void>;
   /** Stops consuming a queue (`cancel_consumer`); held deliveries of it still finish. */
   cancelQueue?(queue: string): Promise<void>;
+  /** Recycles the thread pool; `false` without one. */
+  restartPool?(): boolean;
   /** The worker's Celery event sender, when one runs. */
   eventSwitch?(): TaskEventSwitch | undefined;
 }
@@ -316,6 +318,7 @@ export class WorkerControl implements RunnerControl {
         d.setAutoscale(next);
         return next;
       },
+      ...(d.restartPool ? { restartPool: d.restartPool } : {}),
       shutdown: () => void d.stop().catch((error: unknown) => d.onError(error)),
     };
   }

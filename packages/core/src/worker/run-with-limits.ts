@@ -42,7 +42,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * hard limit the handler is abandoned, and `settled` tells when it really ended, so the caller can
  * keep its slot until then.
  *
- * `fn` gets the signal through a getter: the AbortController (and its listener on `external`) is
+ * `fn` gets the signal through a getter (and a second one, `kill`, that fires on all of these but
+ * the soft limit: a run in a worker thread is terminated on it): the AbortController (and its listener on `external`) is
  * only made for handlers that ask for it, which most never do, and an abort that came first is
  * still seen.
  *
@@ -50,36 +51,59 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * synchronously: no promise, no microtask, for the most common task of all.
  */
 export function runWithLimits(
-  fn: (signal: () => AbortSignal) => unknown,
+  fn: (signal: () => AbortSignal, kill: () => AbortSignal) => unknown,
   limits: RunLimits,
   external: AbortSignal,
   onAbortable?: (abort: (reason: unknown) => void) => void,
 ): RunOutcome | Promise<RunOutcome> {
   let controller: AbortController | undefined;
   let abortedWith: { reason: unknown } | undefined;
+  // The kill signal fires on everything but the soft limit: what must end the run for good.
+  let killer: AbortController | undefined;
+  let killedWith: { reason: unknown } | undefined;
+  let listening = false;
   const abort = (reason: unknown) => {
     if (abortedWith) return;
     abortedWith = { reason };
     controller?.abort(reason);
   };
+  const kill = (reason: unknown) => {
+    abort(reason);
+    if (killedWith) return;
+    killedWith = { reason };
+    killer?.abort(reason);
+  };
   // Who else may abort this run (a terminate): handed the same closure, nothing allocated.
-  onAbortable?.(abort);
-  const onExternal = () => abort(external.reason);
+  onAbortable?.(kill);
+  const onExternal = () => kill(external.reason);
+  const listen = () => {
+    if (listening) return;
+    listening = true;
+    if (!killedWith && external.aborted) kill(external.reason);
+    else external.addEventListener('abort', onExternal, { once: true });
+  };
   const signal = (): AbortSignal => {
     if (!controller) {
       controller = new AbortController();
-      if (!abortedWith && external.aborted) abort(external.reason);
+      listen();
       if (abortedWith) controller.abort(abortedWith.reason);
-      else external.addEventListener('abort', onExternal, { once: true });
     }
     return controller.signal;
+  };
+  const killSignal = (): AbortSignal => {
+    if (!killer) {
+      killer = new AbortController();
+      listen();
+      if (killedWith) killer.abort(killedWith.reason);
+    }
+    return killer.signal;
   };
   const timers: NodeJS.Timeout[] = [];
   const softMs = timerMs(limits.softMs);
   if (softMs !== undefined) timers.push(setTimeout(() => abort(new TimeLimitExceeded(softMs)), softMs));
   const cleanup = () => {
     for (const t of timers) clearTimeout(t);
-    if (controller) external.removeEventListener('abort', onExternal);
+    if (listening) external.removeEventListener('abort', onExternal);
   };
   const ended = <T extends RunOutcome>(outcome: T): T => {
     cleanup();
@@ -90,7 +114,7 @@ export function runWithLimits(
     // Nothing to race: run the handler here, awaiting only what it returns.
     let value: unknown;
     try {
-      value = fn(signal);
+      value = fn(signal, killSignal);
     } catch (error) {
       return ended({ kind: 'threw', error });
     }
@@ -101,7 +125,7 @@ export function runWithLimits(
     );
   }
   const run = Promise.resolve()
-    .then(() => fn(signal))
+    .then(() => fn(signal, killSignal))
     .then(
       (value): RunOutcome => ({ kind: 'returned', value }),
       (error: unknown): RunOutcome => ({ kind: 'threw', error }),
@@ -110,7 +134,7 @@ export function runWithLimits(
     timers.push(
       setTimeout(() => {
         const error = new TimeLimitExceeded(hardMs);
-        abort(error);
+        kill(error);
         resolve({ kind: 'hard-limit', error, settled: run.then(() => undefined) });
       }, hardMs),
     );

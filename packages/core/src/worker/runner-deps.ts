@@ -7,6 +7,7 @@ import type { ResultBackend, ResultMeta } from '../result-backend.js';
 import type { SigningKeys } from '../signing/signing-options.js';
 import type { ProgressSink } from './handler-context.js';
 import type { TaskImplementation } from './implement.js';
+import type { ThreadPool } from './thread/thread-pool.js';
 import type { TaskEventMap, TypedEmitter } from './worker-events.js';
 import type { ExecuteChain } from './worker-interceptor.js';
 import type { ResolvedWorkerLimits } from './worker-limits.js';
@@ -43,6 +44,8 @@ export interface RunnerDeps {
   readonly signing: SigningKeys | undefined;
   /** Flow control's admission step (rate and concurrency limits, dedupe), when the backend keeps its state. */
   readonly flow?: FlowGate | undefined;
+  /** Where `isolation: 'thread'` tasks run; absent when the worker has none. */
+  readonly threads?: ThreadPool | undefined;
   /** The worker's `deadLetterOnFailure`, for contracts that do not set their own. */
   readonly deadLetterOnFailure?: boolean;
 }

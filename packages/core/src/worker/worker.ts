@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import { TickBatcher } from '../adapter/tick-batcher.js';
-import type { Broker, Delivery } from '../broker.js';
+import type { Broker } from '../broker.js';
 import type { RetryPolicy } from '../contract.js';
 import { hasRevokeStore } from '../control/revoke-store.js';
 import type { ControlTransport } from '../control/transport.js';
@@ -16,18 +16,17 @@ import { signingInterceptor } from '../signing/sign.js';
 import { resolveSigning, type SigningOptions } from '../signing/signing-options.js';
 import { eventSwitchOf } from './event-switch.js';
 import type { TaskImplementation } from './implement.js';
-import { processDelivery, progressSink, type RunnerDeps } from './task-runner.js';
-import { failUnstorable, isUnstorable } from './unstorable.js';
+import { progressSink, type RunnerDeps } from './task-runner.js';
+import { ThreadPool } from './thread/thread-pool.js';
 import { type TaskEventMap, type TaskEventName, TypedEmitter } from './worker-events.js';
 import { composeExecute, type WorkerInterceptor } from './worker-interceptor.js';
 import { resolveLimits, type WorkerLimits } from './worker-limits.js';
+import { WorkerSlots } from './worker-slots.js';
 
 const DEFAULT_CONCURRENCY = 10;
 const DEFAULT_MAX_DELIVERIES = 10;
 const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 const DEFAULT_AUTOSCALE_INTERVAL_MS = 1000;
-/** A delivery whose outcome could not be stored comes back after this long, not in a hot loop. */
-const STORE_FAILURE_REQUEUE_DELAY_MS = 1000;
 /** After the grace period, how long aborted handlers get to return before the consumer closes. */
 const ABORTED_SETTLE_MS = 2000;
 
@@ -98,6 +97,11 @@ export interface WorkerOptions {
    * place, so `dlq redrive` runs it again; a contract's own `deadLetterOnFailure` wins. @default false
    */
   readonly deadLetterOnFailure?: boolean;
+  /**
+   * Threads for `isolation: 'thread'` tasks (more such tasks at once wait for a thread, their time
+   * limits running). A worker without such tasks starts none. @default the machine's parallelism
+   */
+  readonly threads?: number;
 }
 
 /** Counters for monitoring. */
@@ -111,6 +115,8 @@ export interface WorkerStats {
   readonly retried: number;
   readonly rejected: number;
   readonly uptimeMs: number;
+  /** Threads alive in the pool of `isolation: 'thread'` tasks (0 without one). */
+  readonly threads: number;
 }
 
 /** A running worker. */
@@ -136,6 +142,11 @@ export interface Worker {
   addQueue(queue: string): Promise<void>;
   /** Stops consuming a queue (Celery's `cancel_consumer`); its deliveries already held still finish. */
   cancelQueue(queue: string): Promise<void>;
+  /**
+   * Recycles the thread pool of `isolation: 'thread'` tasks (Celery's `pool_restart`): later calls
+   * run in fresh threads that import task modules anew. `false` when the worker has no pool.
+   */
+  restartPool(): boolean;
 }
 
 /**
@@ -165,19 +176,13 @@ export function createWorker(options: WorkerOptions): Worker {
   // Every running task listens on the shutdown signal; that is by design, not a leak.
   setMaxListeners(0, shutdown.signal);
   const extra = options.prefetch ?? 0;
-  let concurrency = Math.max(1, options.autoscale?.min ?? options.concurrency ?? DEFAULT_CONCURRENCY);
   let consumer: QueueSwitch | undefined;
-  let active = 0;
-  /** Handlers done, outcomes still being stored and settled. */
-  let finishing = 0;
   let stopping: Promise<void> | undefined;
   let autoscaleTimer: NodeJS.Timeout | undefined;
   // Mutable: remote control's `autoscale` changes the range.
   let autoscaleRange = options.autoscale
     ? { min: options.autoscale.min, max: options.autoscale.max }
     : undefined;
-  const backlog: Delivery[] = [];
-  const idleWaiters: (() => void)[] = [];
   const counts = { processed: 0, succeeded: 0, failed: 0, retried: 0, rejected: 0 };
   const startedAt = Date.now();
   events.on('task-succeeded', () => counts.succeeded++);
@@ -209,7 +214,7 @@ export function createWorker(options: WorkerOptions): Worker {
           transport: options.control,
           prefetch: extra,
           stats: () => worker.stats(),
-          backlog: () => backlog,
+          backlog: () => slots.backlog,
           setConcurrency: (n) => worker.setConcurrency(n),
           autoscale: () => autoscaleRange,
           setAutoscale: (range) => {
@@ -222,6 +227,7 @@ export function createWorker(options: WorkerOptions): Worker {
           addQueue: (queue) => worker.addQueue(queue),
           cancelQueue: (queue) => worker.cancelQueue(queue),
           eventSwitch: () => eventSwitchOf(worker),
+          restartPool: () => worker.restartPool(),
         })
       : undefined;
   const signing = options.signing ? resolveSigning(options.signing) : undefined;
@@ -249,70 +255,18 @@ export function createWorker(options: WorkerOptions): Worker {
     signing,
     flow: flow.gate,
     deadLetterOnFailure: options.deadLetterOnFailure ?? false,
+    threads: options.tasks.some((t) => t.isolation === 'thread')
+      ? new ThreadPool(options.threads)
+      : undefined,
   };
-
-  const startNext = () => {
-    const next = stopping ? undefined : backlog.shift();
-    if (next) run(next);
-  };
-
-  const run = (d: Delivery) => {
-    active++;
-    let released = false;
-    const release = () => {
-      released = true;
-      active--;
-      startNext();
-    };
-    // The slot frees when the handler is done: storing the outcome and the ack then overlap
-    // with the next task instead of holding the slot for two more round trips.
-    const handled = () => {
-      if (released) return;
-      finishing++;
-      d.handled?.();
-      release();
-    };
-    const done = () => {
-      counts.processed++;
-      if (control && d.kind === 'task') control.ended(d.message.headers.id);
-      flow.ended(d);
-      if (released) finishing--;
-      else release();
-      if (active === 0 && finishing === 0) for (const w of idleWaiters.splice(0)) w();
-    };
-    const requeue = (error: unknown) => {
-      // A broker or backend failure: the outcome is not stored, so the message must come back.
-      events.emit('worker-error', { error });
-      // Through a promise, so even an adapter that throws instead of rejecting frees the slot.
-      Promise.resolve()
-        .then(() => d.requeue({ delayMs: STORE_FAILURE_REQUEUE_DELAY_MS }))
-        .then(done, done);
-    };
-    processDelivery(d, deps, handled).then(done, (error: unknown) => {
-      // An outcome that cannot be encoded never will be: the task fails now, it does not come back.
-      if (d.kind === 'task' && isUnstorable(error)) failUnstorable(d, error, deps).then(done, requeue);
-      else requeue(error);
-    });
-  };
-
-  const onDelivery = (d: Delivery) => {
-    if (stopping) {
-      void d.requeue().catch(() => {});
-      return;
-    }
-    if (active < concurrency) run(d);
-    else backlog.push(d);
-  };
-
-  const idle = (graceMs: number) =>
-    new Promise<boolean>((resolve) => {
-      if (active === 0 && finishing === 0) return resolve(true);
-      const timer = setTimeout(() => resolve(false), graceMs);
-      idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
+  const slots: WorkerSlots = new WorkerSlots({
+    deps,
+    control,
+    flow,
+    concurrency: Math.max(1, options.autoscale?.min ?? options.concurrency ?? DEFAULT_CONCURRENCY),
+    stopping: () => stopping !== undefined,
+    processed: () => counts.processed++,
+  });
 
   const autoscaleTick = async () => {
     const a = autoscaleRange;
@@ -322,8 +276,8 @@ export function createWorker(options: WorkerOptions): Worker {
         (x, y) => x + y,
         0,
       );
-      const target = Math.min(a.max, Math.max(a.min, active + depth));
-      if (target !== concurrency) worker.setConcurrency(target);
+      const target = Math.min(a.max, Math.max(a.min, slots.active + depth));
+      if (target !== slots.concurrency) worker.setConcurrency(target);
     } catch (error) {
       events.emit('worker-error', { error });
     }
@@ -343,9 +297,9 @@ export function createWorker(options: WorkerOptions): Worker {
       await control?.start();
       consumer = await flow.consume(options.broker, {
         queues,
-        prefetch: concurrency + extra,
+        prefetch: slots.concurrency + extra,
         maxDeliveries: deps.maxDeliveries,
-        onDelivery,
+        onDelivery: slots.onDelivery,
         onError: (error) => events.emit('worker-error', { error }),
       });
       if (pausedHere) await consumer.pause();
@@ -369,18 +323,19 @@ export function createWorker(options: WorkerOptions): Worker {
         process.off('SIGINT', onSignal);
         await consumer?.pause();
         // Reserved but not started: back to the broker at once.
-        await Promise.allSettled(backlog.splice(0).map((d) => d.requeue()));
-        const finished = await idle(
+        await slots.requeueBacklog();
+        const finished = await slots.idle(
           stopOptions.graceMs ?? options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
         );
         if (!finished) {
           // Past the grace period: abort handlers; the runner requeues what they were doing.
           shutdown.abort(new Error('worker shutting down'));
-          await idle(ABORTED_SETTLE_MS);
+          await slots.idle(ABORTED_SETTLE_MS);
         }
         // Closing returns anything still unsettled to the queue, so nothing is lost.
         await consumer?.close();
         await flow.stop();
+        await deps.threads?.close().catch((error: unknown) => events.emit('worker-error', { error }));
         await control?.stop().catch((error: unknown) => events.emit('worker-error', { error }));
         events.emit('worker-offline', { hostname });
       })();
@@ -388,11 +343,17 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     on: (event, listener) => events.on(event, listener),
     setConcurrency(n) {
-      concurrency = Math.max(1, Math.floor(n));
-      consumer?.setPrefetch(concurrency + extra);
-      while (active < concurrency && backlog.length) run(backlog.shift() as Delivery);
+      slots.setConcurrency(n);
+      consumer?.setPrefetch(slots.concurrency + extra);
     },
-    stats: () => ({ hostname, concurrency, active, ...counts, uptimeMs: Date.now() - startedAt }),
+    stats: () => ({
+      hostname,
+      concurrency: slots.concurrency,
+      active: slots.active,
+      ...counts,
+      uptimeMs: Date.now() - startedAt,
+      threads: deps.threads?.stats().threads ?? 0,
+    }),
     async pause() {
       pausedHere = true;
       await consumer?.pause();
@@ -412,6 +373,10 @@ export function createWorker(options: WorkerOptions): Worker {
       if (at < 0) return;
       queues.splice(at, 1);
       await consumer?.setQueues(queues);
+    },
+    restartPool() {
+      deps.threads?.restart();
+      return deps.threads !== undefined;
     },
   };
   return worker;

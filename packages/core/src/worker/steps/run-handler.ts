@@ -5,6 +5,7 @@ import type { TaskImplementation } from '../implement.js';
 import { storeState } from '../outcome-store.js';
 import { type RunOutcome, runWithLimits } from '../run-with-limits.js';
 import type { RunnerDeps } from '../runner-deps.js';
+import type { ThreadPool } from '../thread/thread-pool.js';
 
 /** A Celery time limit (seconds, on the wire) in milliseconds; `undefined` when unset. */
 function secondsToMs(seconds: number | null | undefined): number | undefined {
@@ -29,6 +30,11 @@ export function markStarted(d: TaskDelivery, deps: RunnerDeps): Promise<unknown>
   return write;
 }
 
+/** The implementation as the worker calls it: its handler is the call into a pool thread. */
+function inThread(impl: TaskImplementation, threads: ThreadPool, kill: AbortSignal): TaskImplementation {
+  return { ...impl, handler: (input, ctx) => threads.run(impl, input, ctx, kill) };
+}
+
 /**
  * Runs the handler, through the worker's interceptors if it has any, under the message's time
  * limits (else the contract's). A sync handler's outcome comes back as is, not as a promise.
@@ -46,10 +52,13 @@ export function runHandler(
   const control = deps.control;
   // The message's limits first, then those `time_limit` set on this worker, then the contract's.
   const own = control?.limitsFor(message.headers.task);
+  const threads = impl.isolation === 'thread' ? deps.threads : undefined;
   return runWithLimits(
-    (signal) => {
+    (signal, kill) => {
       const ctx = new HandlerContext(message, d, signal, deps.progress);
-      return execute ? execute(impl, input, ctx) : impl.handler(input as never, ctx);
+      // In a thread: interceptors still run here, around the call; the handler runs there.
+      const target = threads ? inThread(impl, threads, kill()) : impl;
+      return execute ? execute(target, input, ctx) : target.handler(input as never, ctx);
     },
     {
       softMs: secondsToMs(softSeconds) ?? own?.softMs ?? defaults.softTimeoutMs,
