@@ -9,11 +9,13 @@ import { QueuesView } from './queues-view.js';
 import { TaskView } from './task-view.js';
 import { TasksView } from './tasks-view.js';
 import { WorkersView } from './workers-view.js';
+import { WorkflowView } from './workflow-view.js';
 
 const TABS = [
   ['workers', 'Workers'],
   ['queues', 'Queues'],
   ['tasks', 'Tasks'],
+  ['workflows', 'Workflows'],
   ['dead-letters', 'Dead letters'],
 ];
 
@@ -47,9 +49,11 @@ function App() {
         ? html`<${TasksView} snapshot=${snapshot} />`
         : page === 'queues'
           ? html`<${QueuesView} snapshot=${snapshot} />`
-          : page === 'dead-letters'
-            ? html`<${DeadLettersView} queue=${arg} snapshot=${snapshot} />`
-            : html`<${WorkersView} snapshot=${snapshot} />`;
+          : page === 'workflows'
+            ? html`<${WorkflowView} id=${arg} snapshot=${snapshot} />`
+            : page === 'dead-letters'
+              ? html`<${DeadLettersView} queue=${arg} snapshot=${snapshot} />`
+              : html`<${WorkersView} snapshot=${snapshot} />`;
   return html`<div>
     <header>
       <h1>Celeriac</h1>

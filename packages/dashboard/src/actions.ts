@@ -1,5 +1,5 @@
 import { type Broker, READY_STATES, type ResultBackend, TaskState } from '@celeriac/core';
-import { hasRevokeStore } from '@celeriac/core/adapter';
+import { type FlowStore, hasRevokeStore } from '@celeriac/core/adapter';
 import { type RedriveOutcome, redriveDeadLetters } from '@celeriac/core/producer';
 
 export type { RedriveOutcome };
@@ -61,4 +61,17 @@ export function redriveQueue(
   queue: string,
 ): Promise<RedriveOutcome> {
   return redriveDeadLetters(broker, backend, queue);
+}
+
+/**
+ * Pauses or resumes a queue fleet-wide through the backend's flow state, as `celeriac queue
+ * pause|resume` does: workers stop fetching from it within a second; running tasks finish.
+ */
+export async function pauseQueue(
+  flow: FlowStore,
+  queue: string,
+  paused: boolean,
+): Promise<{ paused: boolean }> {
+  await flow.setQueuePaused(queue, paused);
+  return { paused };
 }

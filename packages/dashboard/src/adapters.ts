@@ -1,4 +1,5 @@
 import { type Broker, ConfigError, type ResultBackend } from '@celeriac/core';
+import { type ControlClient, type ControlTransport, createControlClient } from '@celeriac/core/producer';
 import type { EventReceiver } from '@celeriac/core/worker';
 
 /** Adapter packages the dashboard looks for, each asked which URL schemes it serves. */
@@ -49,6 +50,8 @@ export interface Connections {
   readonly broker: Broker;
   readonly backend: ResultBackend;
   readonly events: EventReceiver;
+  /** The broker's control plane, where its package has one (for Terminate). */
+  readonly control: ControlClient | undefined;
   close(): Promise<void>;
 }
 
@@ -84,12 +87,20 @@ export async function connectByUrl(brokerUrl: string, backendUrl?: string): Prom
     'createResultBackend',
     'result backend',
   )(backendUrl ?? brokerUrl);
+  const createControl = brokerMod.createControlTransport;
+  const control =
+    typeof createControl === 'function'
+      ? createControlClient(
+          await (createControl as (url: string) => ControlTransport | Promise<ControlTransport>)(brokerUrl),
+        )
+      : undefined;
   return {
     broker,
     backend,
     events,
+    control,
     async close() {
-      await Promise.allSettled([events.close(), broker.close(), backend.close()]);
+      await Promise.allSettled([events.close(), control?.close(), broker.close(), backend.close()]);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Broker, ResultBackend } from '@celeriac/core';
+import { flowStoreOf } from '@celeriac/core/adapter';
 import type { EventReceiver } from '@celeriac/core/worker';
 import { serve } from '@hono/node-server';
 import type { DashboardControl } from './actions.js';
@@ -22,7 +23,10 @@ export interface DashboardOptions {
   readonly host?: string;
   /** Required on every request; required to bind anything but loopback. At least 16 characters. */
   readonly token?: string;
-  /** The control plane, for Terminate; without it, revoke is stored in the backend only. */
+  /**
+   * The control plane (a `ControlClient`), for Terminate; without it, revoke is stored in the
+   * backend only. Closed by the caller.
+   */
   readonly control?: DashboardControl;
   /** Tasks kept in memory. @default 10_000 */
   readonly maxTasks?: number;
@@ -40,8 +44,8 @@ export interface Dashboard {
 }
 
 /**
- * Starts the dashboard: workers, queues, tasks, dead letters with redrive, throughput and latency,
- * live over the Celery event stream. Binds 127.0.0.1 unless told otherwise, and refuses to bind
+ * Starts the dashboard: workers, queues (with pause and resume), tasks, workflows, dead letters
+ * with redrive, throughput and latency, live over the Celery event stream. Binds 127.0.0.1 unless told otherwise, and refuses to bind
  * anything else without a token.
  *
  * @example
@@ -57,7 +61,13 @@ export interface Dashboard {
 export async function createDashboard(options: DashboardOptions): Promise<Dashboard> {
   const host = options.host ?? '127.0.0.1';
   assertSafeBind(host, options.token);
-  const queues = new QueueMonitor(options.broker, options.queues?.length ? options.queues : ['celery']);
+  const flow = flowStoreOf(options.backend);
+  const queues = new QueueMonitor(
+    options.broker,
+    options.queues?.length ? options.queues : ['celery'],
+    undefined,
+    flow ? () => flow.pausedQueues() : undefined,
+  );
   const fleet = new FleetState({
     ...(options.maxTasks ? { maxTasks: options.maxTasks } : {}),
     onTaken: (queue) => queues.taken(queue),

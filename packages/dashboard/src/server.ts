@@ -1,12 +1,14 @@
 import type { Broker, ResultBackend } from '@celeriac/core';
+import { flowStoreOf, hasWorkflowStore } from '@celeriac/core/adapter';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { type DashboardControl, redriveQueue, revokeTask } from './actions.js';
+import { type DashboardControl, pauseQueue, redriveQueue, revokeTask } from './actions.js';
 import { deadLetterView } from './dead-letter-view.js';
 import type { FleetState } from './fleet-state.js';
 import type { QueueMonitor } from './queue-monitor.js';
 import { CSRF_HEADER, cookieValue, newSecret, sameSecret, TOKEN_COOKIE } from './security.js';
 import { loadAssets } from './static-assets.js';
+import { workflowView } from './workflow-view.js';
 
 /** What the HTTP app serves from. */
 export interface AppDeps {
@@ -134,6 +136,25 @@ export function createApp(deps: AppDeps): Hono {
     if (!deps.broker.capabilities.redrive)
       return c.json({ error: `${deps.broker.name} cannot redrive` }, 501);
     return c.json(await redriveQueue(deps.broker, deps.backend, c.req.param('queue')));
+  });
+
+  for (const action of ['pause', 'resume'] as const)
+    app.post(`/api/queues/:queue/${action}`, async (c) => {
+      const flow = flowStoreOf(deps.backend);
+      if (!flow)
+        return c.json({ error: `${deps.backend.name} keeps no flow state: queues cannot be paused` }, 501);
+      const outcome = await pauseQueue(flow, c.req.param('queue'), action === 'pause');
+      await deps.queues.poll();
+      return c.json(outcome);
+    });
+
+  app.get('/api/workflows/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!hasWorkflowStore(deps.backend))
+      return c.json({ error: `${deps.backend.name} keeps no workflows` }, 501);
+    const snapshot = await deps.backend.getWorkflow(id);
+    if (!snapshot) return c.json({ error: `no workflow ${id} in the result backend (or it expired)` }, 404);
+    return c.json(workflowView(id, snapshot));
   });
 
   app.onError((error, c) => c.json({ error: error instanceof Error ? error.message : String(error) }, 500));
