@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { EventListeners } from '@celeriac/core/adapter';
 import type { CeleryEvent, EventReceiver, EventReceiverOptions } from '@celeriac/core/worker';
-import { eventsOf } from '@celeriac/core/worker';
 import { toCeleriacError } from './errors.js';
 import { EVENT_TOPIC, eventClient, eventTopicSpec } from './event-transport.js';
 import { type ResolvedKafkaOptions, resolveOptions } from './options.js';
@@ -21,12 +21,11 @@ import { parseKafkaUrl } from './url.js';
 export class KafkaEventReceiver implements EventReceiver {
   private readonly options: ResolvedKafkaOptions;
   private readonly transport: KafkaTransport;
-  private readonly listeners = new Set<(event: CeleryEvent) => void>();
+  private readonly listeners = new EventListeners(() => this.start());
   private readonly onError: (error: unknown) => void;
   /** Per partition, the first offset that is new to this receiver. */
   private readonly from = new Map<number, number>();
   private group: GroupConsumer | undefined;
-  private ready: Promise<void> | undefined;
 
   constructor(url: string, options: EventReceiverOptions = {}) {
     this.options = resolveOptions(parseKafkaUrl(url));
@@ -37,67 +36,44 @@ export class KafkaEventReceiver implements EventReceiver {
   private emit(batch: RecordBatch): number {
     const from = this.from.get(batch.partition) ?? 0;
     for (const record of batch.records) {
-      if (record.offset < from || !record.value) continue;
-      let events: CeleryEvent[];
-      try {
-        events = eventsOf(JSON.parse(record.value.toString('utf8')));
-      } catch {
-        continue;
-      }
-      for (const event of events) {
-        for (const listener of this.listeners) {
-          try {
-            listener(event);
-          } catch {
-            // A failing listener must not stop the others.
-          }
-        }
-      }
+      if (record.offset >= from && record.value) this.listeners.deliverJson(record.value.toString('utf8'));
     }
     return batch.records.length;
   }
 
   private async start(): Promise<void> {
-    await this.transport.ensureTopics([eventTopicSpec(this.options)]);
-    // A new group starts at the beginning of the topic; what was there before now is skipped.
-    for (const mark of await this.transport.watermarks(EVENT_TOPIC)) this.from.set(mark.partition, mark.high);
-    const handlers: GroupHandlers = {
-      onRecords: async (batch) => this.emit(batch),
-      onAssigned: (_partitions: readonly TopicPartition[]) => {},
-      onRevoking: async () => {},
-      onLost: () => {},
-      onError: (error) => this.onError(error),
-    };
-    this.group = this.transport.createGroupConsumer({
-      groupId: `${this.options.groupPrefix}~events.${randomUUID()}`,
-      topics: [EVENT_TOPIC],
-      sessionTimeoutMs: this.options.sessionTimeoutMs,
-      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
-      rebalanceTimeoutMs: this.options.sessionTimeoutMs,
-      fetchMaxWaitMs: this.options.fetchMaxWaitMs,
-      handlers,
-    });
-    await this.group.start();
-  }
-
-  async subscribe(listener: (event: CeleryEvent) => void): Promise<() => void> {
-    this.listeners.add(listener);
-    this.ready ??= this.start().catch((error: unknown) => {
-      this.ready = undefined;
+    try {
+      await this.transport.ensureTopics([eventTopicSpec(this.options)]);
+      // A new group starts at the beginning of the topic; what was there before now is skipped.
+      for (const mark of await this.transport.watermarks(EVENT_TOPIC))
+        this.from.set(mark.partition, mark.high);
+      const handlers: GroupHandlers = {
+        onRecords: async (batch) => this.emit(batch),
+        onAssigned: (_partitions: readonly TopicPartition[]) => {},
+        onRevoking: async () => {},
+        onLost: () => {},
+        onError: (error) => this.onError(error),
+      };
+      this.group = this.transport.createGroupConsumer({
+        groupId: `${this.options.groupPrefix}~events.${randomUUID()}`,
+        topics: [EVENT_TOPIC],
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
+        heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+        rebalanceTimeoutMs: this.options.sessionTimeoutMs,
+        fetchMaxWaitMs: this.options.fetchMaxWaitMs,
+        handlers,
+      });
+      await this.group.start();
+    } catch (error) {
       const group = this.group;
       this.group = undefined;
       void group?.close().catch(() => {});
       throw toCeleriacError(error, 'subscribing to Celery events');
-    });
-    try {
-      await this.ready;
-    } catch (error) {
-      this.listeners.delete(listener);
-      throw error;
     }
-    return () => {
-      this.listeners.delete(listener);
-    };
+  }
+
+  subscribe(listener: (event: CeleryEvent) => void): Promise<() => void> {
+    return this.listeners.subscribe(listener);
   }
 
   async close(): Promise<void> {

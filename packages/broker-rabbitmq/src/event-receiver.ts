@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { EventListeners } from '@celeriac/core/adapter';
 import type { CeleryEvent, EventReceiver, EventReceiverOptions } from '@celeriac/core/worker';
-import { eventsOf } from '@celeriac/core/worker';
 import type { Channel } from 'amqplib';
 import { ConnectionManager } from './connection.js';
 import { optionsFromUrl } from './create-broker.js';
@@ -19,9 +19,8 @@ const QUEUE_ARGUMENTS = { 'x-message-ttl': 5_000, 'x-expires': 60_000 };
  */
 export class RabbitMQEventReceiver implements EventReceiver {
   private readonly connection: ConnectionManager;
-  private readonly listeners = new Set<(event: CeleryEvent) => void>();
+  private readonly listeners = new EventListeners(() => this.listen());
   private readonly onError: (error: unknown) => void;
-  private ready: Promise<void> | undefined;
   private channel: Channel | undefined;
   private firstBind: Promise<void> | undefined;
   private watching = false;
@@ -31,24 +30,6 @@ export class RabbitMQEventReceiver implements EventReceiver {
     this.connection = new ConnectionManager(resolveOptions(optionsFromUrl(url)));
     this.onError = options.onError ?? (() => {});
     this.connection.onDown((error) => this.onError(error));
-  }
-
-  private emit(content: Buffer): void {
-    let events: CeleryEvent[];
-    try {
-      events = eventsOf(JSON.parse(content.toString('utf8')));
-    } catch {
-      return;
-    }
-    for (const event of events) {
-      for (const listener of this.listeners) {
-        try {
-          listener(event);
-        } catch {
-          // A failing listener must not stop the others.
-        }
-      }
-    }
   }
 
   /** Declares the event queue on a session's fresh channel and starts consuming it. */
@@ -63,39 +44,34 @@ export class RabbitMQEventReceiver implements EventReceiver {
       arguments: QUEUE_ARGUMENTS,
     });
     await channel.bindQueue(queue, EVENT_EXCHANGE, '#');
-    await channel.consume(queue, (msg) => msg && this.emit(msg.content), { noAck: true });
+    await channel.consume(queue, (msg) => msg && this.listeners.deliverJson(msg.content.toString('utf8')), {
+      noAck: true,
+    });
     this.channel = channel;
   }
 
-  async subscribe(listener: (event: CeleryEvent) => void): Promise<() => void> {
-    this.listeners.add(listener);
-    this.ready ??= (async () => {
-      // Every session gets its own queue, the first one and each after a reconnect.
-      if (!this.watching) {
-        this.watching = true;
-        this.connection.onUp((session) => {
-          if (this.closed) return;
-          const bound = this.bind(session);
-          this.firstBind ??= bound;
-          bound.catch((error: unknown) => this.onError(error));
-        });
-      }
+  private async listen(): Promise<void> {
+    // Every session gets its own queue, the first one and each after a reconnect.
+    if (!this.watching) {
+      this.watching = true;
+      this.connection.onUp((session) => {
+        if (this.closed) return;
+        const bound = this.bind(session);
+        this.firstBind ??= bound;
+        bound.catch((error: unknown) => this.onError(error));
+      });
+    }
+    try {
       const session = await this.connection.whenConnected();
       await (this.firstBind ?? this.bind(session));
-    })().catch((error: unknown) => {
-      this.ready = undefined;
+    } catch (error) {
       this.firstBind = undefined;
       throw error;
-    });
-    try {
-      await this.ready;
-    } catch (error) {
-      this.listeners.delete(listener);
-      throw error;
     }
-    return () => {
-      this.listeners.delete(listener);
-    };
+  }
+
+  subscribe(listener: (event: CeleryEvent) => void): Promise<() => void> {
+    return this.listeners.subscribe(listener);
   }
 
   async close(): Promise<void> {

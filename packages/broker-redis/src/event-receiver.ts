@@ -1,3 +1,4 @@
+import { EventListeners } from '@celeriac/core/adapter';
 import type { CeleryEvent, EventReceiver, EventReceiverOptions } from '@celeriac/core/worker';
 import { eventsOf } from '@celeriac/core/worker';
 import { connectClient, createClient, type RedisClient } from './connection.js';
@@ -31,8 +32,10 @@ export class RedisEventReceiver implements EventReceiver {
   private readonly client: RedisClient;
   private readonly display: string;
   private readonly pattern: string;
-  private readonly listeners = new Set<(event: CeleryEvent) => void>();
-  private ready: Promise<void> | undefined;
+  private readonly listeners = new EventListeners(async () => {
+    await connectClient(this.client, this.display);
+    await this.client.psubscribe(this.pattern);
+  });
 
   constructor(url: string, options: EventReceiverOptions = {}) {
     const parsed = parseRedisUrl(url);
@@ -42,42 +45,18 @@ export class RedisEventReceiver implements EventReceiver {
     this.client.on('error', (error: unknown) => options.onError?.(error));
     const db = parsed.target.kind === 'cluster' ? 0 : (parsed.target.options.db ?? 0);
     this.pattern = `/${db}.celeryev/*`;
-    this.client.on('pmessage', (_pattern: string, _channel: string, message: string) => {
-      for (const event of decodeEventEnvelope(message)) {
-        for (const listener of this.listeners) {
-          try {
-            listener(event);
-          } catch {
-            // A failing listener must not stop the others.
-          }
-        }
-      }
-    });
+    this.client.on('pmessage', (_pattern: string, _channel: string, message: string) =>
+      this.listeners.deliver(decodeEventEnvelope(message)),
+    );
   }
 
-  async subscribe(listener: (event: CeleryEvent) => void): Promise<() => void> {
-    this.listeners.add(listener);
-    this.ready ??= (async () => {
-      await connectClient(this.client, this.display);
-      await this.client.psubscribe(this.pattern);
-    })().catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-    try {
-      await this.ready;
-    } catch (error) {
-      this.listeners.delete(listener);
-      throw error;
-    }
-    return () => {
-      this.listeners.delete(listener);
-    };
+  subscribe(listener: (event: CeleryEvent) => void): Promise<() => void> {
+    return this.listeners.subscribe(listener);
   }
 
   async close(): Promise<void> {
     this.listeners.clear();
-    if (this.ready) await this.client.quit().catch(() => this.client.disconnect());
+    if (this.listeners.started) await this.client.quit().catch(() => this.client.disconnect());
     else this.client.disconnect();
   }
 }

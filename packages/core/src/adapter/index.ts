@@ -2,8 +2,8 @@
  * `@celeriac/core/adapter`: what authors of broker and result backend adapters need — the seams
  * (`Broker`, `Consumer`, `Delivery`, `ResultBackend`), the Celery v2 message model and its wire
  * encoding, kombu's JSON codec, result-meta helpers, the errors adapters throw, and the shared
- * pieces every adapter needs: settle-once deliveries, decode-or-malformed, a URL redactor and a
- * per-turn batcher.
+ * pieces every adapter needs: settle-once deliveries, decode-or-malformed, a URL redactor, a
+ * per-turn batcher and the listeners of an event receiver.
  *
  * Applications import `@celeriac/core` instead. See `docs/writing-an-adapter.md`.
  *
@@ -138,6 +138,7 @@ export {
   type WorkflowTransition,
 } from '../workflow/workflow-store.js';
 export { type DecodedMessage, decodeOrMalformed } from './decode-or-malformed.js';
+export { type EventListener, EventListeners } from './event-listeners.js';
 export { redactUrl } from './redact-url.js';
 export {
   createDelivery,
