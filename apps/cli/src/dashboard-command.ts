@@ -1,6 +1,7 @@
 import { ConfigError } from '@celeriac/core';
+import { type ControlClient, type ControlTransport, createControlClient } from '@celeriac/core/producer';
 import type { DashboardOptions } from '@celeriac/dashboard';
-import { eventReceiverFromUrl } from './adapters.js';
+import { controlTransportFromUrl, eventReceiverFromUrl } from './adapters.js';
 import { type ConnectionFlags, connect } from './connect.js';
 
 /** Options of `celeriac dashboard`. */
@@ -9,6 +10,8 @@ export interface DashboardFlags extends ConnectionFlags {
   readonly port: number;
   readonly host: string;
   readonly token?: string;
+  /** Celery's `control_exchange`, for the control plane's revoke and terminate. @default $CELERIAC_CONTROL_NAMESPACE */
+  readonly namespace?: string;
 }
 
 /** The dashboard package, loaded only when asked for: it is an optional peer of the CLI. */
@@ -33,11 +36,20 @@ export async function dashboardCommand(flags: DashboardFlags): Promise<number> {
     await conn.close();
     throw error;
   });
+  let control: ControlClient | undefined;
   try {
+    // The control plane, so Terminate reaches running tasks and a revoke reaches workers at once.
+    control = createControlClient(
+      await controlTransportFromUrl<ControlTransport>(
+        flags.broker,
+        flags.namespace ?? process.env.CELERIAC_CONTROL_NAMESPACE,
+      ),
+    );
     const dashboard = await createDashboard({
       broker: conn.broker,
       backend: conn.backend,
       events,
+      control,
       queues: flags.queue ?? [],
       port: flags.port,
       host: flags.host,
@@ -51,6 +63,7 @@ export async function dashboardCommand(flags: DashboardFlags): Promise<number> {
     await dashboard.close();
     return 0;
   } finally {
+    await control?.close();
     await events.close();
     await conn.close();
   }
