@@ -1,4 +1,5 @@
 import type { OutgoingMessage } from './broker.js';
+import { rewriteFinal } from './canvas-final.js';
 import { distributeLinks } from './canvas-links.js';
 import {
   bodyOf,
@@ -81,37 +82,19 @@ export function canvasTaskIds(sig: Signature, into: string[] = []): string[] {
 /** The signature with its final task(s) reporting to `m`: where a chord header member's result goes. */
 function report(sig: Signature, m: Membership | undefined): Signature {
   if (!m) return sig;
-  switch (kindOf(sig)) {
-    case 'chain': {
-      const steps = list(sig.kwargs.tasks);
-      const last = steps.length - 1;
-      return {
-        ...sig,
-        kwargs: { ...sig.kwargs, tasks: steps.map((s, i) => (i === last ? report(s, m) : s)) },
-      };
-    }
-    case 'chord': {
-      const body = bodyOf(sig);
-      return body ? { ...sig, kwargs: { ...sig.kwargs, body: report(body, m) } } : sig;
-    }
-    case 'group': {
-      const members = membersOf(sig);
-      const span = m.span / Math.max(1, members.length);
-      return {
-        ...sig,
-        kwargs: {
-          ...sig.kwargs,
-          tasks: members.map((s, i) => report(s, { ...m, index: m.index + i * span, span })),
-        },
-      };
-    }
-    default:
-      return withOptions(sig, {
+  return rewriteFinal(sig, {
+    task: (task) =>
+      withOptions(task, {
         group_id: m.groupId,
         group_index: m.index,
         ...(m.chord ? { chord: m.chord } : {}),
-      });
-  }
+      }),
+    // Every member reports, each to its own share of the index.
+    group: (members) => {
+      const span = m.span / Math.max(1, members.length);
+      return members.map((s, i) => report(s, { ...m, index: m.index + i * span, span }));
+    },
+  });
 }
 
 function apply(given: Signature, args: readonly unknown[], outer: Ctx, plan: CanvasPlan, seed: string): void {

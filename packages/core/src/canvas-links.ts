@@ -1,4 +1,5 @@
-import { bodyOf, kindOf, list, membersOf, withOptions } from './canvas-shape.js';
+import { rewriteFinal } from './canvas-final.js';
+import { bodyOf, kindOf, list, withOptions } from './canvas-shape.js';
 import type { Signature } from './message.js';
 
 function sigList(value: unknown): Signature[] {
@@ -11,31 +12,14 @@ function sigList(value: unknown): Signature[] {
 
 /** Callbacks of a canvas go where Celery puts them: a chain's last task, a chord's body, a group's first member. */
 function linkFinal(sig: Signature, links: readonly Signature[]): Signature {
-  switch (kindOf(sig)) {
-    case 'chain': {
-      const steps = list(sig.kwargs.tasks);
-      const last = steps.length - 1;
-      return {
-        ...sig,
-        kwargs: { ...sig.kwargs, tasks: steps.map((s, i) => (i === last ? linkFinal(s, links) : s)) },
-      };
-    }
-    case 'chord': {
-      const body = bodyOf(sig);
-      return body ? { ...sig, kwargs: { ...sig.kwargs, body: linkFinal(body, links) } } : sig;
-    }
-    case 'group': {
-      // Celery links a group's callback to its first member, made immutable (it cannot see the others).
-      const members = membersOf(sig);
+  return rewriteFinal(sig, {
+    task: (task) => withOptions(task, { link: [...sigList(task.options?.link), ...links] }),
+    // Celery links a group's callback to its first member, made immutable (it cannot see the others).
+    group: (members) => {
       const fixed = links.map((l) => ({ ...l, immutable: true }));
-      return {
-        ...sig,
-        kwargs: { ...sig.kwargs, tasks: members.map((m, i) => (i === 0 ? linkFinal(m, fixed) : m)) },
-      };
-    }
-    default:
-      return withOptions(sig, { link: [...sigList(sig.options?.link), ...links] });
-  }
+      return members.map((m, i) => (i === 0 ? linkFinal(m, fixed) : m));
+    },
+  });
 }
 
 /** Errbacks of a canvas go to every task of it that may fail (a chord: its body, as Celery's default). */
