@@ -1,10 +1,13 @@
 import { ClosedError, type ResultBackend, type ResultMeta } from '@celeriac/core';
 import {
   type BatchOutcome,
+  type CarriedStore,
+  type CarriesStores,
   type ChordJoin,
   type ChordPart,
   type RevokedEntry,
   type RevokeStore,
+  redisTarget,
   type ScheduleSpec,
   type StoredSchedule,
   type StoreOptions,
@@ -30,7 +33,7 @@ import { decodeMeta, encodeMeta } from './meta-codec.js';
 import { type RedisResultBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { RedisRevokeStore, revokeKeys } from './revoke-store.js';
 import { RedisScheduleStore, scheduleKeys } from './schedule-store.js';
-import { type StoreScriptClient, withStoreScript } from './store-script.js';
+import { CARRIED_STORE_LUA, type StoreScriptClient, withStoreScript } from './store-script.js';
 import { type WaitDiagnostics, WaitHub } from './wait-hub.js';
 import { RedisWorkflowStore, workflowKeyOf } from './workflow-store.js';
 
@@ -65,6 +68,19 @@ function openClient(options: RedisOptions, name: string): Redis {
   return client;
 }
 
+/** The target of a single server; Sentinel (the primary may move) offers none. */
+function carriedTargetOf(options: RedisOptions): string | undefined {
+  if (options.sentinels?.length) return undefined;
+  return redisTarget({
+    tls: options.tls !== undefined,
+    host: options.host,
+    port: options.port,
+    path: options.path ?? undefined,
+    db: options.db,
+    username: options.username,
+  });
+}
+
 async function closeClient(client: Redis): Promise<void> {
   if (client.status === 'end') return;
   await client.quit().catch(() => client.disconnect());
@@ -92,7 +108,7 @@ async function closeClient(client: Redis): Promise<void> {
  * ```
  */
 export class RedisResultBackend
-  implements ResultBackend, ChordJoin, ScheduleLock, RevokeStore, WithFlowStore, WithTaskIndex
+  implements ResultBackend, ChordJoin, ScheduleLock, RevokeStore, WithFlowStore, WithTaskIndex, CarriesStores
 {
   readonly name = 'redis';
   readonly capabilities = redisBackendCapabilities;
@@ -110,6 +126,8 @@ export class RedisResultBackend
   private readonly schedules: RedisScheduleStore;
   private readonly workflows: RedisWorkflowStore;
   private readonly batcher: TickBatcher<StoreItem, number> | undefined;
+  /** The server a broker must settle on to carry our stores; `undefined` on Sentinel. */
+  private readonly target: string | undefined;
   private roundTrips = 0;
   private keptSuccess = 0;
   private closed = false;
@@ -119,6 +137,7 @@ export class RedisResultBackend
     const { connectionName } = this.options;
     this.keys = keySpace(this.options.globalKeyPrefix);
     this.primary = withStoreScript(openClient(this.options.primary, connectionName));
+    this.target = carriedTargetOf(this.options.primary);
     this.reader = this.options.replica
       ? openClient(this.options.replica, `${connectionName}:read`)
       : this.primary;
@@ -184,6 +203,27 @@ export class RedisResultBackend
     }
     if (written === 0) this.keptSuccess++;
   }
+
+  /**
+   * The write of `store()` for a broker on the same server to run before its ack, in one call
+   * (see `CarriedStore`): the same script, so a ready state is kept just the same.
+   */
+  carriedStore(meta: ResultMeta, options: StoreOptions = {}): CarriedStore | undefined {
+    this.assertOpen();
+    if (this.target === undefined) return undefined;
+    const ttlMs = options.ttlMs ?? this.options.ttlMs;
+    return {
+      target: this.target,
+      script: CARRIED_STORE_LUA,
+      keys: [this.keys.task(meta.task_id)],
+      args: [encodeMeta(meta), Math.max(0, Math.ceil(ttlMs))],
+      done: this.carriedDone,
+    };
+  }
+
+  private readonly carriedDone = (reply: unknown): void => {
+    if (reply === 0) this.keptSuccess++;
+  };
 
   private async storeBatch(items: readonly StoreItem[]): Promise<BatchOutcome<number>[]> {
     this.roundTrips++;

@@ -65,6 +65,14 @@ end
 return out
 `;
 
+/**
+ * The same write for a broker to run in its settlement (see `CarriedStore`): a chunk whose value is
+ * `function(keys, args)`, with keys[1] the meta key, args[1] the JSON and args[2] the TTL in ms.
+ */
+export const CARRIED_STORE_LUA = `${STORE_ONE}
+return function(keys, args) return store_one(keys[1], args[1], args[2]) end
+`;
+
 /** A client with the store scripts attached. */
 export interface StoreScriptClient extends Redis {
   celeriacStore(key: string, json: string, ttlMs: number): Promise<number>;

@@ -1,15 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BrokerError, type CeleriacError, ConfigError, type DeadLetterReason } from '@celeriac/core';
-import type { ConsumeOptions, Consumer, Settler } from '@celeriac/core/adapter';
+import type { CarriedStore, ConsumeOptions, Consumer, Settler } from '@celeriac/core/adapter';
 import { AckBatcher } from './ack-batcher.js';
 import { buildDelivery, type HeldDelivery } from './delivery.js';
 import { toCeleriacError } from './errors.js';
+import { HeartbeatThread } from './heartbeat-thread.js';
 import { type ConsumerHost, type FetchedMessage, FetchLoop, type LoopOwner } from './fetch-loop.js';
 import { keyspaceFor } from './keys.js';
 import { runScript } from './scripts.js';
 
 type State = 'running' | 'closing' | 'closed' | 'crashed';
+
+/**
+ * How long a handled delivery keeps its slot waiting for its ack: an ack that comes sooner fetches
+ * the replacement in its own script call (one round trip per task, not two); a slower one (a slow
+ * backend, a chord join) lets the fetch loop take the slot, so the next task is not held up.
+ */
+const HANDOFF_MS = 5;
 
 /**
  * The delivery limit of the fetch script. Where the consumer's owner enforces its own limit (the
@@ -47,6 +55,11 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery>
   private closing: Promise<void> | undefined;
   private beating = false;
   private sweeping = false;
+  /** Renews the heartbeat while the event loop is busy (see `loopStallLimitMs`). */
+  private heartbeatThread: HeartbeatThread | undefined;
+  /** Handled deliveries whose slot goes to the fetch loop unless their ack comes first. */
+  private handingOff = new Set<HeldDelivery>();
+  private handoffTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly host: ConsumerHost,
@@ -75,6 +88,7 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery>
     const { heartbeatIntervalMs, sweepIntervalMs } = this.host.settings;
     this.timers.push(setInterval(() => void this.heartbeat(), heartbeatIntervalMs).unref());
     this.timers.push(setInterval(() => void this.sweep(), sweepIntervalMs).unref());
+    if (this.host.settings.loopStallLimitMs > 0) await this.startHeartbeatThread();
     for (const loop of this.loops) loop.start();
   }
 
@@ -137,6 +151,10 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery>
 
   private stopTimers(): void {
     for (const t of this.timers.splice(0)) clearInterval(t);
+    this.heartbeatThread?.stop();
+    clearTimeout(this.handoffTimer);
+    this.handoffTimer = undefined;
+    this.handingOff.clear();
   }
 
   // ---- LoopOwner ----
@@ -207,11 +225,34 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery>
 
   // ---- Settler ----
 
-  ack(held: HeldDelivery): Promise<void> | undefined {
-    return this.settle(held, 'ack', () => this.acks.ack(held));
+  ack(held: HeldDelivery, store?: CarriedStore): Promise<void> | undefined {
+    return this.settle(held, 'ack', () => this.acks.ack(held, store));
+  }
+
+  /** On a single server, the writes of a backend on the same server and database. */
+  carries(_held: HeldDelivery, store: CarriedStore): boolean {
+    return this.host.carryTarget !== undefined && store.target === this.host.carryTarget;
   }
 
   handled(held: HeldDelivery): void {
+    if (held.released || held.handled || !this.held.has(held) || this.handingOff.has(held)) return;
+    if (this.state !== 'running') {
+      this.giveSlot(held);
+      return;
+    }
+    this.handingOff.add(held);
+    this.handoffTimer ??= setTimeout(() => this.handOff(), HANDOFF_MS);
+  }
+
+  /** The handled deliveries still unacked give their slots to the fetch loop. */
+  private handOff(): void {
+    this.handoffTimer = undefined;
+    const due = [...this.handingOff];
+    this.handingOff.clear();
+    for (const held of due) this.giveSlot(held);
+  }
+
+  private giveSlot(held: HeldDelivery): void {
     if (held.released || held.handled || !this.held.has(held)) return;
     held.handled = true;
     this.handledCount++;
@@ -307,11 +348,28 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery>
   }
 
   private release(held: HeldDelivery): void {
+    this.handingOff.delete(held);
     if (this.held.delete(held) && held.handled) this.handledCount--;
     this.notify();
   }
 
   // ---- heartbeat and sweep ----
+
+  private async startHeartbeatThread(): Promise<void> {
+    const { settings, client, cluster } = this.host;
+    this.heartbeatThread = await HeartbeatThread.start({
+      client,
+      cluster,
+      consumerId: this.id,
+      consumerTimeoutMs: settings.consumerTimeoutMs,
+      intervalMs: settings.heartbeatIntervalMs,
+      stallLimitMs: settings.loopStallLimitMs,
+      beats: this.loops.map((loop) => ({ keyspace: loop.keyspace, heldKey: loop.heldKey })),
+      onError: (error) => this.report(error, 'heartbeat thread'),
+    });
+    // Closed or crashed meanwhile: the timers are stopped already.
+    if (this.state !== 'running') this.heartbeatThread?.stop();
+  }
 
   private async heartbeat(): Promise<void> {
     if (this.beating) return;

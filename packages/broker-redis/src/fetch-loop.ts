@@ -20,6 +20,8 @@ export interface ConsumerHost {
   readonly client: RedisClient;
   readonly cluster: boolean;
   readonly settings: RedisBrokerSettings;
+  /** The single server and database it settles on, as a `CarriedStore` names it; else `undefined`. */
+  readonly carryTarget: string | undefined;
   /** A dedicated connection for blocking waits. */
   openBlockingClient(name: string): RedisClient;
   /** Grows whenever the command connection dropped (replies may have been lost). */

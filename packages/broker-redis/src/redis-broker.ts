@@ -13,7 +13,7 @@ import { ListPusher } from './list-pusher.js';
 import { type RedisBrokerOptions, type RedisBrokerSettings, resolveOptions } from './options.js';
 import { batchByQueue, checkSize, execPipeline, pipePublish, singlePush } from './publish.js';
 import { defineScripts, runScript } from './scripts.js';
-import { parseRedisUrl } from './url.js';
+import { carryTargetOf, parseRedisUrl } from './url.js';
 
 /**
  * A Celeriac broker on Redis, wire-compatible with kombu's Redis transport: Python Celery
@@ -34,6 +34,7 @@ export class RedisBroker implements Broker {
   private readonly display: string;
   private readonly client: RedisClient;
   private readonly cluster: boolean;
+  private readonly carryTarget: string | undefined;
   private readonly consumers = new Set<RedisConsumer>();
   private readonly extraClients = new Set<RedisClient>();
   private readonly pusher: ListPusher;
@@ -49,6 +50,7 @@ export class RedisBroker implements Broker {
     this.display = parsed.display;
     this.cluster = parsed.target.kind === 'cluster';
     this.clientSettings = { target: parsed.target, redis: options.redis, cluster: options.cluster };
+    this.carryTarget = carryTargetOf(parsed.target, options.redis);
     this.client = createClient(this.clientSettings, 'broker');
     defineScripts(this.client);
     this.pusher = new ListPusher(this.client, this.cluster);
@@ -153,6 +155,7 @@ export class RedisBroker implements Broker {
       client: this.client,
       cluster: this.cluster,
       settings: this.settings,
+      carryTarget: this.carryTarget,
       epoch: () => this.drops,
       openBlockingClient: (name) => {
         const client = createClient(this.clientSettings, name, true);

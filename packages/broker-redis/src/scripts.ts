@@ -6,6 +6,7 @@ import { HEARTBEAT, RELEASE, SWEEP } from './lua/maintenance.js';
 import { PRELUDE } from './lua/prelude.js';
 import { DELAY, DEPTH, PURGE, REDRIVE } from './lua/queue-admin.js';
 import { SETTLE } from './lua/settle.js';
+import { settleCarrying } from './lua/settle-carrying.js';
 
 const SCRIPTS = {
   celeriacFetch: FETCH,
@@ -71,4 +72,33 @@ export function pipeScript(
 ): void {
   const fn = (pipeline as unknown as Record<ScriptName, PipelineScriptFn>)[name];
   fn.apply(pipeline, frame(keyspace, keys, args));
+}
+
+/** Per client: the settle-carrying command defined for each backend write script seen. */
+const carryingCommands = new WeakMap<RedisClient, Map<string, string>>();
+
+/**
+ * Runs the settle script that carries a backend's writes (see `settleCarrying`); defined on first
+ * use for each write script (one per backend kind in practice), then sent as EVALSHA.
+ */
+export function runSettleCarrying(
+  client: RedisClient,
+  store: string,
+  keyspace: Keyspace,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+): Promise<unknown> {
+  let names = carryingCommands.get(client);
+  if (!names) {
+    names = new Map();
+    carryingCommands.set(client, names);
+  }
+  let name = names.get(store);
+  if (name === undefined) {
+    name = `celeriacSettleCarrying${names.size}`;
+    client.defineCommand(name, { lua: PRELUDE + settleCarrying(store) });
+    names.set(store, name);
+  }
+  const fn = (client as unknown as Record<string, ScriptFn>)[name] as ScriptFn;
+  return fn.apply(client, frame(keyspace, keys, args));
 }

@@ -1,5 +1,5 @@
 import { ConfigError } from '@celeriac/core';
-import { redactUrl } from '@celeriac/core/adapter';
+import { redactUrl, redisTarget } from '@celeriac/core/adapter';
 import type { RedisOptions } from 'ioredis';
 
 /** A Redis deployment to connect to, as parsed from a URL. */
@@ -140,4 +140,22 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
     ...(db === undefined ? {} : { db }),
   };
   return { target: { kind: 'single', options }, display };
+}
+
+/**
+ * The server a broker settles on, as a backend's `CarriedStore` names it: a single server only
+ * (Cluster spreads keys over slots, Sentinel's primary may move).
+ */
+export function carryTargetOf(target: RedisTarget, extra: RedisOptions | undefined): string | undefined {
+  if (target.kind !== 'single') return undefined;
+  const o: RedisOptions = { ...target.options, ...extra };
+  if (o.sentinels?.length) return undefined;
+  return redisTarget({
+    tls: o.tls !== undefined,
+    host: o.host,
+    port: o.port,
+    path: o.path ?? undefined,
+    db: o.db,
+    username: o.username,
+  });
 }

@@ -1,3 +1,4 @@
+import type { CarriedStore } from './adapter/carried-store.js';
 import type { CeleriacError, DecodeError } from './errors.js';
 import type { TaskMessage } from './message.js';
 
@@ -77,8 +78,17 @@ export interface DeliverySettlement {
   readonly queue: string;
   /** 1 on first delivery; grows on every redelivery (requeue, crash recovery). */
   readonly deliveryCount: number;
-  /** Done: remove the message for good. Call only after its outcome is stored. */
-  ack(): Promise<void>;
+  /**
+   * Done: remove the message for good. Call only after its outcome is stored, or pass the store
+   * in `options.store` when {@link DeliverySettlement.carries} accepts it: the broker then runs
+   * it first, in the same call.
+   */
+  ack(options?: AckOptions): Promise<void>;
+  /**
+   * Whether `ack({ store })` runs this result write in the same broker call (the broker settles on
+   * the server the write is for). Absent or `false`: store it first, then ack.
+   */
+  carries?(store: CarriedStore): boolean;
   /** Put the message back, optionally after a broker-held delay. */
   requeue(options?: { readonly delayMs?: number }): Promise<void>;
   /** Remove the message from the queue into the dead-letter place, with the reason. */
@@ -90,6 +100,12 @@ export interface DeliverySettlement {
    * processed. Brokers whose server counts every unacknowledged message leave it out.
    */
   handled?(): void;
+}
+
+/** Options of {@link DeliverySettlement.ack}. */
+export interface AckOptions {
+  /** A result write the broker runs before the ack, in the same call (see `carries`). */
+  readonly store?: CarriedStore;
 }
 
 /** A delivery that decoded into a task message. */

@@ -11,6 +11,7 @@
  */
 
 export type {
+  AckOptions,
   Broker,
   BrokerCapabilities,
   ConsumeOptions,
@@ -137,6 +138,13 @@ export {
   type WorkflowStore,
   type WorkflowTransition,
 } from '../workflow/workflow-store.js';
+export {
+  type CarriedStore,
+  type CarriesStores,
+  carriedStoreOf,
+  type RedisTargetParts,
+  redisTarget,
+} from './carried-store.js';
 export { type DecodedMessage, decodeOrMalformed } from './decode-or-malformed.js';
 export { type EventListener, EventListeners } from './event-listeners.js';
 export { redactUrl } from './redact-url.js';

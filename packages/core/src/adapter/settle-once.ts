@@ -1,12 +1,14 @@
 import type {
+  AckOptions,
   DeadLetterReason,
   Delivery,
   DeliverySettlement,
   MalformedDelivery,
   TaskDelivery,
 } from '../broker.js';
-import type { DecodeError } from '../errors.js';
+import { type DecodeError, UnsupportedError } from '../errors.js';
 import type { TaskMessage } from '../message.js';
+import type { CarriedStore } from './carried-store.js';
 import type { DecodedMessage } from './decode-or-malformed.js';
 
 /**
@@ -19,7 +21,10 @@ import type { DecodedMessage } from './decode-or-malformed.js';
  * including when the consumer has returned the message already and there is nothing left to do.
  */
 export interface Settler<H> {
-  ack(held: H): Promise<void> | undefined;
+  /** Acks; with `store`, runs that result write first in the same call (only when `carries` said so). */
+  ack(held: H, store?: CarriedStore): Promise<void> | undefined;
+  /** Whether `ack(held, store)` can run this write (see {@link DeliverySettlement.carries}). */
+  carries?(held: H, store: CarriedStore): boolean;
   requeue(held: H, delayMs: number): Promise<void> | undefined;
   deadLetter(held: H, reason: DeadLetterReason): Promise<void> | undefined;
   /** See {@link DeliverySettlement.handled}; called only while the delivery is unsettled. */
@@ -49,8 +54,17 @@ export abstract class SettleOnce<H> implements DeliverySettlement {
     private readonly settler: Settler<H>,
   ) {}
 
-  ack(): Promise<void> {
-    return this.settle(() => this.settler.ack(this.held));
+  ack(options?: AckOptions): Promise<void> {
+    const store = options?.store;
+    if (store === undefined) return this.settle(() => this.settler.ack(this.held));
+    // Never drop a result: a write this broker cannot run fails the ack, and nothing is settled.
+    if (!this.carries(store))
+      return Promise.reject(new UnsupportedError('broker', `carrying a store for ${store.target}`));
+    return this.settle(() => this.settler.ack(this.held, store));
+  }
+
+  carries(store: CarriedStore): boolean {
+    return this.settler.carries?.(this.held, store) ?? false;
   }
 
   requeue(options?: { readonly delayMs?: number }): Promise<void> {

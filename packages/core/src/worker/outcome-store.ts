@@ -1,3 +1,4 @@
+import { carriedStoreOf } from '../adapter/carried-store.js';
 import type { TaskDelivery } from '../broker.js';
 import type { TaskMessage } from '../message.js';
 import { type ExceptionInfo, type ResultBackend, type StoreOptions, TaskState } from '../result-backend.js';
@@ -35,6 +36,32 @@ export function storeState(
     const meta = buildMeta(state, message.headers.id, value, { message });
     // The backend's promise as is: no async wrapper per stored outcome.
     return deps.backend.store(status ? { ...meta, status } : meta, storeOptionsOf(deps, message));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Stores a state of the message's task, then acks its delivery. When the broker can run the
+ * backend's write inside its ack (both on one server, see `CarriedStore`), that is one call: the
+ * result is still written before the ack, by the same script.
+ */
+export function storeThenAck(
+  deps: StoreDeps,
+  d: TaskDelivery,
+  message: TaskMessage,
+  state: TaskState,
+  value: unknown,
+): Promise<void> {
+  const { backend } = deps;
+  const carry = d.carries && !message.headers.ignore_result ? carriedStoreOf(backend) : undefined;
+  if (!backend || !carry) return storeState(deps, message, state, value).then(() => d.ack());
+  try {
+    const meta = buildMeta(state, message.headers.id, value, { message });
+    const options = storeOptionsOf(deps, message);
+    const store = carry(meta, options);
+    if (store && d.carries?.(store)) return d.ack({ store });
+    return backend.store(meta, options).then(() => d.ack());
   } catch (error) {
     return Promise.reject(error);
   }

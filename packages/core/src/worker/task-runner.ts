@@ -4,7 +4,6 @@ import { TaskState } from '../result-backend.js';
 import { builtinTask } from './builtin-tasks.js';
 import { settleDownstream } from './canvas-dead-ends.js';
 import type { TaskImplementation } from './implement.js';
-import { storeState } from './outcome-store.js';
 import type { RunnerDeps } from './runner-deps.js';
 import {
   deferEarly,
@@ -18,7 +17,7 @@ import {
 } from './steps/admission.js';
 import { parseInput, rejectInvalidInput } from './steps/parse-input.js';
 import { markStarted, runHandler } from './steps/run-handler.js';
-import { joinChord, publishSuccessors, storeFailure, validateOutput } from './steps/store-outcome.js';
+import { publishSuccessors, storeFailure, storeSuccess, validateOutput } from './steps/store-outcome.js';
 import { rejectForged } from './steps/verify-signature.js';
 import { unstorableResult } from './unstorable.js';
 
@@ -134,10 +133,7 @@ export async function processDelivery(
   // Store the success: successors first, then SUCCESS, the chord part, and only then the ack.
   const successors = publishSuccessors(message, outcome.value, deps);
   if (successors) await successors;
-  await storeState(deps, message, TaskState.SUCCESS, outcome.value);
-  const chord = joinChord(message, TaskState.SUCCESS, outcome.value, deps);
-  if (chord) await chord;
-  await d.ack();
+  await storeSuccess(d, outcome.value, deps);
   deps.events.emit('task-succeeded', { uuid: id, name, result, runtimeMs });
 }
 

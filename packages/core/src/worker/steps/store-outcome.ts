@@ -9,7 +9,7 @@ import { backoffDelay, RETRY_POLICY_HEADER } from '../../retry-policy.js';
 import { validate } from '../../schema.js';
 import { errbacksOf, failChain, onChordPart, publishPlan, successorsOf } from '../canvas-dispatch.js';
 import type { TaskImplementation } from '../implement.js';
-import { storeOptionsOf, storeState } from '../outcome-store.js';
+import { storeOptionsOf, storeState, storeThenAck } from '../outcome-store.js';
 import type { RunnerDeps } from '../runner-deps.js';
 import { clampRetryPolicy } from '../worker-limits.js';
 
@@ -40,6 +40,20 @@ export function joinChord(
 ): Promise<void> | undefined {
   if (!deps.backend || !message.headers.group) return undefined;
   return onChordPart(message, state, value, deps.publisher, deps.backend);
+}
+
+/**
+ * Stores a SUCCESS and acks. A chord member counts its part between the two; any other task
+ * stores and acks in one broker call where the broker can carry the backend's write.
+ */
+export async function storeSuccess(d: TaskDelivery, value: unknown, deps: RunnerDeps): Promise<void> {
+  const { message } = d;
+  if (!deps.backend || !message.headers.group)
+    return storeThenAck(deps, d, message, TaskState.SUCCESS, value);
+  await storeState(deps, message, TaskState.SUCCESS, value);
+  const chord = joinChord(message, TaskState.SUCCESS, value, deps);
+  if (chord) await chord;
+  await d.ack();
 }
 
 function retryPolicyOf(
