@@ -20,6 +20,13 @@ export interface RedisBrokerOptions {
    * again. @default 30000
    */
   readonly consumerTimeoutMs?: number;
+  /**
+   * Heartbeats are renewed from a thread of their own, so a consumer whose event loop is busy (a
+   * CPU-bound task) does not look dead. That thread stops renewing once the event loop has not
+   * answered for this long, so work held by a process stuck for good is still recovered, this
+   * long plus `consumerTimeoutMs` later. `0` renews only from the event loop. @default 300000
+   */
+  readonly loopStallLimitMs?: number;
   /** How often live consumers look for dead ones (and kombu's visibility timeout). @default 10000 */
   readonly sweepIntervalMs?: number;
   /**
@@ -67,6 +74,8 @@ export interface RedisBrokerOptions {
 export interface RedisBrokerSettings {
   readonly heartbeatIntervalMs: number;
   readonly consumerTimeoutMs: number;
+  /** 0: no heartbeat thread. */
+  readonly loopStallLimitMs: number;
   readonly sweepIntervalMs: number;
   readonly visibilityTimeoutSeconds: number;
   readonly maxDeliveries: number;
@@ -88,6 +97,8 @@ export function resolveOptions(options: RedisBrokerOptions): RedisBrokerSettings
   const settings: RedisBrokerSettings = {
     heartbeatIntervalMs: positive('heartbeatIntervalMs', options.heartbeatIntervalMs, 5000),
     consumerTimeoutMs: positive('consumerTimeoutMs', options.consumerTimeoutMs, 30_000),
+    loopStallLimitMs:
+      options.loopStallLimitMs === 0 ? 0 : positive('loopStallLimitMs', options.loopStallLimitMs, 300_000),
     sweepIntervalMs: positive('sweepIntervalMs', options.sweepIntervalMs, 10_000),
     visibilityTimeoutSeconds: positive('visibilityTimeoutSeconds', options.visibilityTimeoutSeconds, 3600),
     maxDeliveries: Math.floor(positive('maxDeliveries', options.maxDeliveries, 10)),
