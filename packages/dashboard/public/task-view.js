@@ -24,6 +24,13 @@ export function TaskView({ id, snapshot }) {
       (e) => setError(e.message),
     );
   }, [id, snapshot?.at]);
+  // A node of a workflow: its root is the workflow, whose page draws the graph around it.
+  const rootId = data?.task?.rootId;
+  const [workflow, setWorkflow] = useState(null);
+  useEffect(() => {
+    if (!rootId || rootId === id) return;
+    getJson(`/api/workflows/${encodeURIComponent(rootId)}`).then(setWorkflow, () => setWorkflow(null));
+  }, [id, rootId]);
   if (error && !data) return html`<p class="error">${error}</p>`;
   if (!data) return html`<p class="loading">Loading…</p>`;
   const { task, meta } = data;
@@ -42,6 +49,11 @@ export function TaskView({ id, snapshot }) {
       <${Field} label="State"><${StateBadge} state=${state} /><//>
       <${Field} label="Worker">${task?.hostname ?? meta?.worker}<//>
       <${Field} label="Queue">${task?.queue ?? meta?.queue}<//>
+      ${
+        workflow &&
+        html`<${Field} label="Workflow"><a href=${`#/workflows/${encodeURIComponent(workflow.id)}`}
+        data-testid="task-workflow" class="mono">${workflow.id}</a><//>`
+      }
       <${Field} label="Retries">${task?.retries ?? meta?.retries}<//>
       <${Field} label="Run time">${seconds(task?.runtime)}<//>
       <${Field} label="Args"><code>${task?.args ?? JSON.stringify(meta?.args ?? null)}</code><//>

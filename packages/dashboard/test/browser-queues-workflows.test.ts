@@ -1,9 +1,9 @@
 import { createResultBackend } from '@celeriac/backend-redis';
-import { createBroker, createEventReceiver } from '@celeriac/broker-redis';
+import { createBroker, createEventReceiver, createEventTransport } from '@celeriac/broker-redis';
 import { defineTask } from '@celeriac/core';
 import { flowStoreOf } from '@celeriac/core/adapter';
 import { createClient, workflow } from '@celeriac/core/producer';
-import { createWorker, implement } from '@celeriac/core/worker';
+import { createWorker, implement, sendCeleryEvents } from '@celeriac/core/worker';
 import { requireService } from '@celeriac/test-services';
 import { uniqueName, waitFor } from '@celeriac/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -124,6 +124,13 @@ describe.skipIf(!redisUp || !browserPath)('the dashboard in headless Chromium: q
     });
     await worker.start();
     closers.push(() => worker.stop({ graceMs: 1_000 }));
+    // Its events tell the dashboard each task's root: a node's is its workflow.
+    const transport = createEventTransport(redisUrl);
+    const stopEvents = sendCeleryEvents(worker, transport, { freq: 1 });
+    closers.push(async () => {
+      await stopEvents();
+      await transport.close();
+    });
     const wf = workflow({
       first: { task: slow, input: { ms: 500 } },
       left: { task: add, after: ['first'], input: ({ first }) => ({ x: first, y: 1 }) },
@@ -163,6 +170,10 @@ describe.skipIf(!redisUp || !browserPath)('the dashboard in headless Chromium: q
     await page.locator('[data-node=left]').getByRole('link', { name: 'task' }).click();
     await page.getByTestId('task-detail').waitFor();
     expect(page.url()).toContain(run.nodes.left.id);
+    // …and the task's page links back to its workflow.
+    await page.getByTestId('task-workflow').click();
+    await page.getByTestId('workflow').waitFor();
+    expect(page.url()).toContain(`#/workflows/${run.id}`);
     expect(errors).toEqual([]);
   });
 });
