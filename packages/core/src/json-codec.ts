@@ -69,6 +69,20 @@ export function encodeJson(value: unknown, options: EncodeJsonOptions = {}): str
   }
 }
 
+/**
+ * The JSON of a value that holds nothing kombu tags (no dates, bytes, tagged strings, bigints):
+ * the text {@link encodeJson} writes for it, and `JSON.stringify`'s. `undefined` for a value that
+ * needs the tagging encoder, or that JSON cannot carry (let {@link encodeJson} say why).
+ */
+export function plainJson(value: unknown): string | undefined {
+  if (needsReplacer(value)) return undefined;
+  try {
+    return JSON.stringify(value) as string | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function encode(value: unknown, options: EncodeJsonOptions): string {
   // Fast path: a replacer function costs on every value, and most payloads are plain JSON.
   if (!needsReplacer(value)) return JSON.stringify(value);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { rememberBodyText } from './body-text.js';
+import { plainJson } from './json-codec.js';
 
 /** The default queue, as in Celery, so TS and Python meet without configuration. */
 export const DEFAULT_QUEUE = 'celery';
@@ -108,8 +110,9 @@ function seconds(ms: number | null | undefined): number | null {
 }
 
 /**
- * The JSON of a call for its repr header. Informational only: a value JSON cannot carry (circular,
- * a throwing `toJSON`) gets a placeholder here, and the real encoder says why it cannot be sent.
+ * The JSON of a call for its repr header, when it needs the careful path (kombu tags, or a value
+ * JSON cannot carry). Informational only: a value JSON cannot carry (circular, a throwing `toJSON`)
+ * gets a placeholder here, and the real encoder says why it cannot be sent.
  */
 function reprText(value: unknown): string {
   try {
@@ -123,16 +126,26 @@ function reprText(value: unknown): string {
   }
 }
 
-function repr(value: unknown): string {
-  // No args at all is common (an object input travels as kwargs): skip the serialiser for it.
-  if (Array.isArray(value) && value.length === 0 && !('toJSON' in value)) return '[]';
-  const text = reprText(value);
+/** A repr of at most 1024 characters: Celery's limit, `...` marking a cut. */
+function cutRepr(text: string): string {
   if (text.length <= 1024) return text;
   // Never cut a surrogate pair in two: the lone half would travel as a `\ud83d` escape, valid JSON
   // that some decoders refuse (Redis's Lua cjson among them).
   const code = text.charCodeAt(1020);
   const end = code >= 0xd800 && code <= 0xdbff ? 1020 : 1021;
   return `${text.slice(0, end)}...`;
+}
+
+/**
+ * The JSON of a call's args or kwargs when it is plain (no kombu tag): the same text serves the
+ * repr header and the body. `undefined` sends it down the careful path.
+ */
+function callText(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || 'toJSON' in value) return plainJson(value);
+  // No args, or no kwargs, is common (an object input travels as kwargs): no serialiser for it.
+  if (Array.isArray(value)) return value.length === 0 ? '[]' : plainJson(value);
+  for (const _ in value) return plainJson(value);
+  return '{}';
 }
 
 function hasKeys(value: Record<string, unknown> | undefined): value is Record<string, unknown> {
@@ -146,6 +159,19 @@ function isoOrNull(date: Date | null | undefined): string | null {
 
 /** Builds a full v2 message with every header Celery sends, so monitors see the same fields. */
 export function createTaskMessage(init: TaskMessageInit): TaskMessage {
+  return buildTaskMessage(init, false);
+}
+
+/**
+ * {@link createTaskMessage} for a message that goes from the client to its broker with no other
+ * code seeing it on the way (or only code that calls `forgetBodyText` first): the JSON of its args
+ * and kwargs is written once, for the repr headers and for the body.
+ */
+export function createOutgoingTaskMessage(init: TaskMessageInit): TaskMessage {
+  return buildTaskMessage(init, true);
+}
+
+function buildTaskMessage(init: TaskMessageInit, remember: boolean): TaskMessage {
   const id = init.id ?? randomUUID();
   const args = init.args ?? [];
   const kwargs = init.kwargs ?? {};
@@ -155,6 +181,8 @@ export function createTaskMessage(init: TaskMessageInit): TaskMessage {
       : init.embed
         ? { callbacks: null, errbacks: null, chain: null, chord: null, ...init.embed }
         : { callbacks: null, errbacks: null, chain: null, chord: null };
+  const argsText = callText(args);
+  const kwargsText = callText(kwargs);
   const headers: TaskHeaders = {
     lang: 'js',
     task: init.task,
@@ -168,14 +196,17 @@ export function createTaskMessage(init: TaskMessageInit): TaskMessage {
     timelimit: [seconds(init.timeLimitMs), seconds(init.softTimeLimitMs)],
     root_id: init.rootId ?? id,
     parent_id: init.parentId ?? null,
-    argsrepr: repr(args),
-    kwargsrepr: repr(kwargs),
+    argsrepr: cutRepr(argsText ?? reprText(args)),
+    kwargsrepr: cutRepr(kwargsText ?? reprText(kwargs)),
     origin: ORIGIN,
     ignore_result: init.ignoreResult ?? false,
     replaced_task_nesting: 0,
     stamped_headers: null,
     stamps: {},
   };
+  const body: TaskBody = [args, kwargs, embed];
+  if (remember && argsText !== undefined && kwargsText !== undefined)
+    rememberBodyText(body, argsText, kwargsText);
   return {
     // Extra headers come first and cannot override the standard ones; most messages have none,
     // and the literal alone is cheaper than a spread.
@@ -188,7 +219,7 @@ export function createTaskMessage(init: TaskMessageInit): TaskMessage {
       content_type: 'application/json',
       content_encoding: 'utf-8',
     },
-    body: [args, kwargs, embed],
+    body,
   };
 }
 

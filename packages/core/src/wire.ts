@@ -1,3 +1,4 @@
+import { recallBodyText } from './body-text.js';
 import { DecodeError } from './errors.js';
 import { decodeJson, type EncodeJsonOptions, encodeJson } from './json-codec.js';
 import {
@@ -36,26 +37,36 @@ function isEmptyEmbed(embed: unknown): boolean {
   return i === EMBED_KEYS.length;
 }
 
+/** The embed's JSON: the usual empty one without the serialiser. */
+function embedText(embed: unknown): string {
+  if (isEmptyEmbed(embed)) return NO_EMBED;
+  // What JSON writes in an array for a value it leaves out of an object (undefined): null.
+  return (encodeJson(embed) as string | undefined) ?? 'null';
+}
+
 /**
- * Serialises the body `[args, kwargs, embed]` as kombu JSON. A call with only kwargs and no canvas
- * (most messages) is written around the kwargs' JSON: the same text, with only the kwargs to walk.
+ * Serialises the body `[args, kwargs, embed]` as kombu JSON. The client's messages come with the
+ * JSON of their args and kwargs already written (for the repr headers): the body is written around
+ * it. A call with only kwargs and no canvas (most other messages) is written around the kwargs'
+ * JSON: the same text, with only the kwargs to walk.
  */
 export function encodeBody(message: TaskMessage, options?: EncodeJsonOptions): string {
   const { body } = message;
-  if (options === undefined && Array.isArray(body) && body.length === 3) {
-    const [args, kwargs, embed] = body;
-    if (
-      Array.isArray(args) &&
-      args.length === 0 &&
-      !('toJSON' in args) &&
-      typeof kwargs === 'object' &&
-      kwargs !== null &&
-      !('toJSON' in kwargs) &&
-      isEmptyEmbed(embed)
-    ) {
-      const text = encodeJson(kwargs);
-      if (text !== undefined) return `[[],${text},${NO_EMBED}]`;
-    }
+  if (options !== undefined || !Array.isArray(body) || body.length !== 3) return encodeJson(body, options);
+  const known = recallBodyText(body);
+  if (known) return `[${known.argsText},${known.kwargsText},${embedText(body[2])}]`;
+  const [args, kwargs, embed] = body;
+  if (
+    Array.isArray(args) &&
+    args.length === 0 &&
+    !('toJSON' in args) &&
+    typeof kwargs === 'object' &&
+    kwargs !== null &&
+    !('toJSON' in kwargs) &&
+    isEmptyEmbed(embed)
+  ) {
+    const text = encodeJson(kwargs);
+    if (text !== undefined) return `[[],${text},${NO_EMBED}]`;
   }
   return encodeJson(body, options);
 }

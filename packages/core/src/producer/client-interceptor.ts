@@ -1,3 +1,4 @@
+import { forgetBodyText } from '../body-text.js';
 import type { Broker, OutgoingMessage } from '../broker.js';
 import { ConfigError } from '../errors.js';
 
@@ -59,9 +60,15 @@ export function interceptPublishes(
   };
   const publishOne: PublishNext = (m) => target.publish(m);
   return {
-    publish: (message) => through(message, publishOne),
-    publishMany: (messages) =>
-      messages.length === 0 ? target.publishMany(messages) : publishBatch(messages, target, through),
+    publish: (message) => {
+      // A hook may change the body in place: the body is written as it leaves the last one.
+      forgetBodyText(message.message.body);
+      return through(message, publishOne);
+    },
+    publishMany: (messages) => {
+      for (const m of messages) forgetBodyText(m.message.body);
+      return messages.length === 0 ? target.publishMany(messages) : publishBatch(messages, target, through);
+    },
   };
 }
 

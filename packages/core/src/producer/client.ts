@@ -11,7 +11,7 @@ import {
   taskFinder,
 } from '../flow/client-flow.js';
 import { inputToCall } from '../input-mapping.js';
-import { createTaskMessage, DEFAULT_QUEUE, type Signature, type TaskMessage } from '../message.js';
+import { createOutgoingTaskMessage, DEFAULT_QUEUE, type Signature, type TaskMessage } from '../message.js';
 import type { ResultBackend } from '../result-backend.js';
 import { RESULT_TTL_HEADER } from '../result-ttl.js';
 import { RETRY_POLICY_HEADER } from '../retry-policy.js';
@@ -139,14 +139,19 @@ function buildMessage(
   if (retry) headers = { ...headers, [RETRY_POLICY_HEADER]: retry };
   const resultTtlMs = options.resultTtlMs ?? d.resultTtlMs;
   if (resultTtlMs !== undefined) headers = { ...headers, [RESULT_TTL_HEADER]: resultTtlMs };
-  return createTaskMessage({
+  // The message goes from here to the publisher: its args' and kwargs' JSON is written once.
+  return createOutgoingTaskMessage({
     task: name,
     args: call.args,
     kwargs: call.kwargs,
-    embed: {
-      callbacks: options.link ? [...options.link] : null,
-      errbacks: options.linkError ? [...options.linkError] : null,
-    },
+    // Most calls have no links: the message's own empty embed, with no object to merge.
+    embed:
+      options.link || options.linkError
+        ? {
+            callbacks: options.link ? [...options.link] : null,
+            errbacks: options.linkError ? [...options.linkError] : null,
+          }
+        : undefined,
     eta,
     expires,
     timeLimitMs: options.timeoutMs ?? d.timeoutMs ?? null,
