@@ -1,3 +1,4 @@
+import { liveEntry } from '../memory/live-entry.js';
 import type {
   DedupeClaim,
   DedupeMode,
@@ -105,12 +106,7 @@ export class MemoryFlowStore implements FlowStore {
   }
 
   private live(key: string): DedupeEntry | undefined {
-    const e = this.dedupe.get(key);
-    if (e && e.expiresAt <= Date.now()) {
-      this.dedupe.delete(key);
-      return undefined;
-    }
-    return e;
+    return liveEntry(this.dedupe, key);
   }
 
   async claimDedupe(key: string, id: string, mode: DedupeMode, holdMs: number): Promise<DedupeClaim> {

@@ -23,6 +23,7 @@ import {
   type WaitOptions,
 } from '../result-backend.js';
 import type { WorkflowNodeLinks, WorkflowSnapshot, WorkflowTransition } from '../workflow/workflow-store.js';
+import { liveEntry } from './live-entry.js';
 import { MemoryScheduleStore } from './memory-schedule-store.js';
 import { MemoryWorkflowStore } from './memory-workflow-store.js';
 
@@ -77,13 +78,8 @@ export class MemoryResultBackend
   }
 
   private read(taskId: string): ResultMeta | null {
-    const stored = this.results.get(taskId);
-    if (!stored) return null;
-    if (stored.expiresAt <= Date.now()) {
-      this.results.delete(taskId);
-      return null;
-    }
-    return decodeJson(stored.json) as ResultMeta;
+    const stored = liveEntry(this.results, taskId);
+    return stored ? (decodeJson(stored.json) as ResultMeta) : null;
   }
 
   async store(meta: ResultMeta, options: StoreOptions = {}): Promise<void> {

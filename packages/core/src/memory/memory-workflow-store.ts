@@ -6,6 +6,7 @@ import type {
   WorkflowStore,
   WorkflowTransition,
 } from '../workflow/workflow-store.js';
+import { liveEntry } from './live-entry.js';
 
 interface Node {
   readonly after: readonly string[];
@@ -34,12 +35,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
   private readonly workflows = new Map<string, Workflow>();
 
   private read(id: string): Workflow | undefined {
-    const wf = this.workflows.get(id);
-    if (wf && wf.expiresAt <= Date.now()) {
-      this.workflows.delete(id);
-      return undefined;
-    }
-    return wf;
+    return liveEntry(this.workflows, id);
   }
 
   async createWorkflow(
