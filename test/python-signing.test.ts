@@ -62,6 +62,7 @@ interface Check {
   check: string;
   ok: boolean;
   value?: unknown;
+  type?: string;
   error?: string;
 }
 
@@ -135,6 +136,16 @@ describe.skipIf(!python)('Python producers sign what TypeScript workers require'
       const [failedId, errbackGot] = (checks['link-error']?.value ?? []) as string[];
       expect(errbackGot).toBe(failedId);
       expect(checks['old-key']).toMatchObject({ ok: true, value: 12 });
+
+      expect(checks['refuses-pickle']).toMatchObject({ ok: false, type: 'ValueError' });
+      expect(checks['refuses-short-secret']).toMatchObject({
+        ok: false,
+        error: expect.stringContaining('16 bytes'),
+      });
+      expect(checks['refuses-unknown-signer']).toMatchObject({
+        ok: false,
+        error: expect.stringContaining('k9'),
+      });
 
       const refused = checks.refused?.value as Record<'unsigned' | 'unknown-key' | 'tampered', string>;
       await waitFor(() => rejected.length >= 3, { timeoutMs: 20_000, what: 'three refusals' });

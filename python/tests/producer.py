@@ -123,3 +123,9 @@ refused["tampered"] = app.send_task("pysign.add", kwargs={"x": 1, "y": 1}, queue
 before_task_publish.disconnect(tamper)
 stop()
 print(json.dumps({"check": "refused", "ok": True, "value": refused}), flush=True)
+
+pickled = Celery("pickled", broker=broker)
+pickled.conf.task_serializer = "pickle"
+report("refuses-pickle", lambda: celeriac_signing.install(pickled, keys=[K1]))
+report("refuses-short-secret", lambda: celeriac_signing.install(app, keys=[("k1", "short")]))
+report("refuses-unknown-signer", lambda: celeriac_signing.install(app, keys=[K1], sign="k9"))
