@@ -1,7 +1,7 @@
 import { type Broker, ConfigError } from '@celeriac/core';
 import { redactUrl } from '@celeriac/core/adapter';
 import { RabbitMQBroker } from './broker.js';
-import type { RabbitMQBrokerOptions } from './options.js';
+import type { RabbitMQBrokerOptions, RabbitMQQueueType } from './options.js';
 
 /** Query parameters amqplib reads itself; they stay in the URL. */
 const AMQPLIB_PARAMS = new Set(['heartbeat', 'frameMax', 'channelMax', 'locale', 'maxFrameSize']);
@@ -18,7 +18,28 @@ function boolean(name: string, value: string): boolean {
   throw new ConfigError(`rabbitmq: URL parameter ${name} must be true or false, got "${value}"`);
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+function queueType(name: string, value: string): RabbitMQQueueType {
+  if (value !== 'classic' && value !== 'quorum') {
+    throw new ConfigError(`rabbitmq: URL parameter ${name} must be classic or quorum, got "${value}"`);
+  }
+  return value;
+}
+
+/** The adapter's own URL parameters, each read by its type's reader (a bad value is a ConfigError). */
+const URL_PARAMS = {
+  maxPriority: integer,
+  queueType,
+  deliveryLimit: integer,
+  confirm: boolean,
+  messageExpiration: boolean,
+  exactDeliveryCount: boolean,
+  publishTimeoutMs: integer,
+  connectTimeoutMs: integer,
+  maxBufferedPublishes: integer,
+  maxMessageBytes: integer,
+} satisfies {
+  readonly [K in keyof RabbitMQBrokerOptions]?: (name: string, value: string) => RabbitMQBrokerOptions[K];
+};
 
 /** The URL schemes this adapter serves (without `:`), read by the CLIs to pick it by URL. */
 export const brokerSchemes = ['amqp', 'amqps'] as const;
@@ -37,58 +58,22 @@ export function optionsFromUrl(url: string): RabbitMQBrokerOptions {
     );
   }
   if (!parsed.hostname) throw new ConfigError(`rabbitmq: the URL "${redactUrl(url)}" has no host`);
-  const options: Mutable<RabbitMQBrokerOptions> = {};
+  const options: Record<string, unknown> = {};
   const keep = new URLSearchParams();
   for (const [name, value] of parsed.searchParams) {
-    switch (name) {
-      case 'maxPriority':
-        options.maxPriority = integer(name, value);
-        break;
-      case 'queueType':
-        if (value !== 'classic' && value !== 'quorum') {
-          throw new ConfigError(
-            `rabbitmq: URL parameter queueType must be classic or quorum, got "${value}"`,
-          );
-        }
-        options.queueType = value;
-        break;
-      case 'deliveryLimit':
-        options.deliveryLimit = integer(name, value);
-        break;
-      case 'confirm':
-        options.confirm = boolean(name, value);
-        break;
-      case 'messageExpiration':
-        options.messageExpiration = boolean(name, value);
-        break;
-      case 'exactDeliveryCount':
-        options.exactDeliveryCount = boolean(name, value);
-        break;
-      case 'publishTimeoutMs':
-        options.publishTimeoutMs = integer(name, value);
-        break;
-      case 'connectTimeoutMs':
-        options.connectTimeoutMs = integer(name, value);
-        break;
-      case 'maxBufferedPublishes':
-        options.maxBufferedPublishes = integer(name, value);
-        break;
-      case 'maxMessageBytes':
-        options.maxMessageBytes = integer(name, value);
-        break;
-      default:
-        if (!AMQPLIB_PARAMS.has(name)) {
-          throw new ConfigError(
-            `rabbitmq: unknown URL parameter "${name}" (known: maxPriority, queueType, deliveryLimit, confirm, ` +
-              `messageExpiration, exactDeliveryCount, publishTimeoutMs, connectTimeoutMs, maxBufferedPublishes, maxMessageBytes, ${[...AMQPLIB_PARAMS].join(', ')})`,
-          );
-        }
-        keep.append(name, value);
+    if (Object.hasOwn(URL_PARAMS, name)) {
+      options[name] = URL_PARAMS[name as keyof typeof URL_PARAMS](name, value);
+    } else if (AMQPLIB_PARAMS.has(name)) {
+      keep.append(name, value);
+    } else {
+      throw new ConfigError(
+        `rabbitmq: unknown URL parameter "${name}" (known: ${[...Object.keys(URL_PARAMS), ...AMQPLIB_PARAMS].join(', ')})`,
+      );
     }
   }
   parsed.search = keep.toString();
   options.url = parsed.toString();
-  return options;
+  return options as RabbitMQBrokerOptions;
 }
 
 /**
