@@ -5,15 +5,16 @@ import {
   decodeOrMalformed,
   decodeTaskMessage,
   encodeBody,
-  encodeJson,
   type OutgoingMessage,
 } from '@celeriac/core/adapter';
+import { encodeEnvelope, expandHeaders } from './envelope.js';
 import { ENVELOPE_HEADER, PROPERTIES_HEADER, splitHeaders } from './headers.js';
 import type { ProduceRecord, TransportRecord } from './transport/types.js';
 
 /**
  * The wire mapping: one task message is one record. The Celery headers and properties travel
- * together as kombu JSON in one Kafka header, `celeriac.envelope` (`{"headers", "properties"}`),
+ * together as kombu JSON in one Kafka header, `celeriac.envelope` (`{"headers", "properties"}`,
+ * without the values that are Celery's defaults),
  * the value is the body `[args, kwargs, embed]` as kombu JSON, and the key is the ordering key or
  * else the task id. `meta` adds the adapter's own headers (due time, delivery count).
  */
@@ -27,7 +28,7 @@ export function encodeTaskRecord(
     topic,
     key: item.orderingKey ?? headers.id,
     value: encodeBody(item.message),
-    headers: { [ENVELOPE_HEADER]: encodeJson({ headers, properties }), ...meta },
+    headers: { [ENVELOPE_HEADER]: encodeEnvelope(headers, properties), ...meta },
   };
 }
 
@@ -53,14 +54,30 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The headers and properties of a good envelope with the defaults it leaves out filled back in. */
+function fullEnvelope(
+  envelope: string,
+  body: string,
+): Pick<TaskMessage, 'headers' | 'properties'> | undefined {
+  try {
+    const { headers, properties } = decodeEnveloped(envelope, body);
+    return { headers, properties };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A record as text for dead letters and malformed deliveries: the value alone when the record has
- * no Celery headers, else `{headers, properties, body}` as JSON, so the task id stays visible.
+ * no Celery headers, else `{headers, properties, body}` as JSON (with the defaults the envelope
+ * leaves out filled back in when it decodes), so the task id stays visible.
  */
 export function rawText(record: Pick<TransportRecord, 'headers' | 'value'>): string {
   const text = record.value?.toString('utf8') ?? '';
   const envelope = record.headers[ENVELOPE_HEADER];
   if (envelope !== undefined) {
+    const full = fullEnvelope(envelope, text);
+    if (full) return JSON.stringify({ ...full, body: parseLoose(text) });
     const parsed = parseLoose(envelope);
     const headers = isObject(parsed) ? (parsed.headers ?? {}) : parsed;
     const properties = isObject(parsed) ? (parsed.properties ?? {}) : {};
@@ -94,7 +111,7 @@ function decodeEnveloped(envelope: string, body: string): TaskMessage {
   if (!isObject(parsed)) throw new DecodeError(`the ${ENVELOPE_HEADER} header is not a JSON object`);
   const properties = isObject(parsed.properties) ? parsed.properties : undefined;
   return decodeTaskMessage({
-    headers: parsed.headers,
+    headers: isObject(parsed.headers) ? expandHeaders(parsed.headers) : parsed.headers,
     properties,
     body,
     contentType: contentTypeOf(properties),
