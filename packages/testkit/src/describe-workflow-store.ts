@@ -4,7 +4,7 @@ import { type Client, createClient, type UpstreamFailure, workflow } from '@cele
 import { createWorker, implement, type Worker } from '@celeriac/core/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { uniqueName } from './wait-for.js';
+import { sleep, uniqueName } from './wait-for.js';
 
 /** How a result backend that keeps workflows plugs into {@link describeWorkflowStore}. */
 export interface WorkflowStoreSuiteOptions<B extends ResultBackend & WorkflowStore> {
@@ -91,6 +91,11 @@ export function describeWorkflowStore<B extends ResultBackend & WorkflowStore>(
           }),
         ],
       });
+      // How many times each driver task was handed to the worker.
+      const drivers = new Map<string, number>();
+      worker.on('task-received', ({ name }) => {
+        if (name.startsWith('celeriac.workflow.')) drivers.set(name, (drivers.get(name) ?? 0) + 1);
+      });
       await worker.start();
       const client: Client = createClient({ broker, backend });
       cleanups.push(async () => {
@@ -98,7 +103,7 @@ export function describeWorkflowStore<B extends ResultBackend & WorkflowStore>(
         await broker.close();
         await options.close?.(backend);
       });
-      return { c, calls, backend, client, queue };
+      return { c, calls, backend, client, queue, drivers };
     }
 
     it('fans out and in, with typed results per node and each node run once', async () => {
@@ -205,7 +210,7 @@ export function describeWorkflowStore<B extends ResultBackend & WorkflowStore>(
     });
 
     it('fails a node whose placed input its contract refuses, and what follows it', async () => {
-      const { c, backend, client, queue } = await setup();
+      const { c, backend, client, queue, drivers } = await setup();
       const wf = workflow({
         fetch: { task: c.fetch, input: { url: 'y' } },
         // `size` is a number: the worker refuses it as text, and tells the driver.
@@ -223,6 +228,12 @@ export function describeWorkflowStore<B extends ResultBackend & WorkflowStore>(
       expect((await run.status()).nodes).toEqual({ fetch: 'SUCCESS', length: 'FAILURE', upper: 'FAILURE' });
       await expect(run.nodes.length.result({ timeoutMs: 1_000 })).rejects.toMatchObject({
         remote: expect.objectContaining({ excType: 'ValidationError' }),
+      });
+      // The refused node tells its driver once: one message for its failure, one per success.
+      await sleep(300);
+      expect(Object.fromEntries(drivers)).toEqual({
+        'celeriac.workflow.advance': 1,
+        'celeriac.workflow.failed': 1,
       });
     });
   });

@@ -1,7 +1,7 @@
 import type { Broker } from '../broker.js';
 import { canvasTaskIds } from '../canvas-apply.js';
 import type { TaskMessage } from '../message.js';
-import type { ExceptionInfo, ResultBackend, TaskState } from '../result-backend.js';
+import { type ExceptionInfo, type ResultBackend, TaskState } from '../result-backend.js';
 import { buildMeta } from '../result-meta.js';
 import { ADVANCE_TASK, FAILED_TASK } from '../workflow/definition.js';
 import { errbacksOf, onChordPart } from './canvas-dispatch.js';
@@ -41,7 +41,10 @@ export async function settleDownstream(
   const waiting = [...(embed.chain ?? []), ...callbacks].flatMap((sig) => canvasTaskIds(sig));
   await Promise.all(waiting.map((w) => backend.store(buildMeta(state, w, downstream))));
   if (message.headers.group && embed.chord) await onChordPart(message, state, cause, deps.publisher, backend);
-  // The driver reads this task's final state (stored before this is called) as the node's failure.
+  // A workflow's driver hears of a task that never ran to an end (revoked, expired, terminated)
+  // here; of a failure, through the errbacks the failure path publishes. It reads this task's
+  // final state, stored before this is called, as the node's failure.
+  if (state !== TaskState.REVOKED) return;
   const drivers = errbacksOf(message).filter((m) => m.message.headers.task === FAILED_TASK);
   if (drivers.length) await deps.publisher.publishMany(drivers);
 }
