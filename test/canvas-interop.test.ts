@@ -1,20 +1,18 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { type AnySchema, defineTask, type ResultBackend } from '@celeriac/core';
 import {
   type Client,
   chainSignature,
   chordSignature,
-  createClient,
   type Signature,
   signature,
   workflow,
   xstarmap,
 } from '@celeriac/core/producer';
-import { createWorker, implement, type Worker } from '@celeriac/core/worker';
+import { implement } from '@celeriac/core/worker';
 import { requireCelery, requireService } from '@celeriac/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseChecks, runPython, startCeleryWorker } from './celery-driver.js';
+import { type InteropSides, parseChecks, runPython, startInterop } from './celery-driver.js';
 
 const redisUrl = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const python = requireCelery();
@@ -59,11 +57,9 @@ describe.skipIf(!up || !python)('Celery canvases across Python and TypeScript, o
     defaults: { queue: pyQueue },
   });
   const sums: number[][] = [];
-  let pyWorker: ChildProcess;
-  let worker: Worker;
   let client: Client;
   let backend: ResultBackend;
-  let closeAll: () => Promise<void>;
+  let sides: InteropSides | undefined;
   const py = (name: string, ...args: unknown[]): Signature => ({
     task: name,
     args,
@@ -74,16 +70,11 @@ describe.skipIf(!up || !python)('Celery canvases across Python and TypeScript, o
   });
 
   beforeAll(async () => {
-    const { createBroker } = await import('@celeriac/broker-redis');
-    const { createResultBackend } = await import('@celeriac/backend-redis');
-    backend = createResultBackend(redisUrl);
-    const workerBroker = createBroker(redisUrl);
-    const clientBroker = createBroker(redisUrl);
-    worker = createWorker({
-      broker: workerBroker,
-      backend,
-      queues: [tsQueue],
+    sides = await startInterop(driver, {
+      tsQueue,
+      pyQueue,
       concurrency: 8,
+      pyConcurrency: 4,
       tasks: [
         implement(add, ({ x, y }) => x + y),
         implement(sum, (xs) => {
@@ -93,18 +84,11 @@ describe.skipIf(!up || !python)('Celery canvases across Python and TypeScript, o
         implement(square, (n) => n * n),
       ],
     });
-    await worker.start();
-    client = createClient({ broker: clientBroker, backend });
-    closeAll = async () => {
-      await worker.stop({ graceMs: 1000 });
-      await Promise.allSettled([workerBroker.close(), clientBroker.close(), backend.close()]);
-    };
-    pyWorker = startCeleryWorker(driver, pyQueue, 4);
+    ({ client, backend } = sides);
   }, 60_000);
 
   afterAll(async () => {
-    pyWorker?.kill('SIGTERM');
-    await closeAll?.();
+    await sides?.close();
   });
 
   it('Python-built canvases run on TypeScript workers: nested three deep, mixed chords (body once), map, chunks', async () => {

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ResultBackend } from '@celeriac/core';
+import { type Client, createClient } from '@celeriac/core/producer';
+import { createWorker, type TaskImplementation } from '@celeriac/core/worker';
 
 /** Where the Python side of the interop tests lives: `py_tasks.py` (the worker app) and the driver scripts. */
 const here = fileURLToPath(new URL('./interop/', import.meta.url));
@@ -77,4 +80,52 @@ export function parseChecks(out: string): Record<string, PythonCheck> {
       .map((line) => JSON.parse(line) as PythonCheck)
       .map((c) => [c.check, c]),
   );
+}
+
+/** Both sides of an interop suite, running: see {@link startInterop}. */
+export interface InteropSides {
+  readonly client: Client;
+  readonly backend: ResultBackend;
+  /** Stops the Celery worker (SIGTERM), then the TypeScript worker, then the connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts both sides over one Redis: a TypeScript worker running `tasks` on `tsQueue` (with a client
+ * and the result backend) and a Celery worker of `py_tasks` on `pyQueue`.
+ */
+export async function startInterop(
+  c: CeleryDriverEnv,
+  options: {
+    readonly tsQueue: string;
+    readonly pyQueue: string;
+    readonly tasks: readonly TaskImplementation[];
+    readonly concurrency: number;
+    readonly pyConcurrency: number;
+  },
+): Promise<InteropSides> {
+  const { createBroker } = await import('@celeriac/broker-redis');
+  const { createResultBackend } = await import('@celeriac/backend-redis');
+  const backend: ResultBackend = createResultBackend(c.redisUrl);
+  const workerBroker = createBroker(c.redisUrl);
+  const clientBroker = createBroker(c.redisUrl);
+  const worker = createWorker({
+    broker: workerBroker,
+    backend,
+    queues: [options.tsQueue],
+    concurrency: options.concurrency,
+    tasks: options.tasks,
+  });
+  await worker.start();
+  const client = createClient({ broker: clientBroker, backend });
+  const pyWorker = startCeleryWorker(c, options.pyQueue, options.pyConcurrency);
+  return {
+    client,
+    backend,
+    close: async () => {
+      pyWorker.kill('SIGTERM');
+      await worker.stop({ graceMs: 1000 });
+      await Promise.allSettled([workerBroker.close(), clientBroker.close(), backend.close()]);
+    },
+  };
 }

@@ -1,12 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { RemoteTaskError, type ResultBackend } from '@celeriac/core';
-import { createClient } from '@celeriac/core/producer';
-import { createWorker, sendCeleryEvents, type Worker } from '@celeriac/core/worker';
+import { RemoteTaskError } from '@celeriac/core';
+import type { Client } from '@celeriac/core/producer';
+import { createWorker, sendCeleryEvents } from '@celeriac/core/worker';
 import { demoTasks } from '@celeriac/demo-tasks/tasks';
 import { requireCelery, requireService } from '@celeriac/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseChecks, runPython, startCeleryWorker, startPython } from './celery-driver.js';
+import { type InteropSides, parseChecks, runPython, startInterop, startPython } from './celery-driver.js';
 
 const redisUrl = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const python = requireCelery();
@@ -16,36 +15,22 @@ const driver = { python, redisUrl };
 describe.skipIf(!up || !python)('interop with real Python Celery over Redis', () => {
   const tsQueue = `interop-ts-${randomUUID().slice(0, 8)}`;
   const pyQueue = `interop-py-${randomUUID().slice(0, 8)}`;
-  let pyWorker: ChildProcess;
-  let worker: Worker;
-  let closeAll: () => Promise<void>;
-  let client: ReturnType<typeof createClient>;
+  let client: Client;
+  let sides: InteropSides | undefined;
 
   beforeAll(async () => {
-    const { createBroker } = await import('@celeriac/broker-redis');
-    const { createResultBackend } = await import('@celeriac/backend-redis');
-    const backend: ResultBackend = createResultBackend(redisUrl);
-    const workerBroker = createBroker(redisUrl);
-    const clientBroker = createBroker(redisUrl);
-    worker = createWorker({
-      broker: workerBroker,
-      backend,
+    sides = await startInterop(driver, {
+      tsQueue,
+      pyQueue,
       tasks: demoTasks,
-      queues: [tsQueue],
       concurrency: 4,
+      pyConcurrency: 2,
     });
-    await worker.start();
-    client = createClient({ broker: clientBroker, backend });
-    closeAll = async () => {
-      await worker.stop({ graceMs: 1000 });
-      await Promise.allSettled([workerBroker.close(), clientBroker.close(), backend.close()]);
-    };
-    pyWorker = startCeleryWorker(driver, pyQueue, 2);
+    ({ client } = sides);
   }, 60_000);
 
   afterAll(async () => {
-    pyWorker?.kill('SIGTERM');
-    await closeAll?.();
+    await sides?.close();
   });
 
   it('a Python worker runs tasks a TypeScript producer sends, and the result comes back', async () => {
