@@ -2,23 +2,14 @@ import type { CeleriacError, DeadLetterReason } from '@celeriac/core';
 import type { Delivery } from '@celeriac/core/adapter';
 import { type CommitPlan, Committer } from './committer.js';
 import type { Credits } from './credits.js';
-import { pickTier } from './delay-tiers.js';
 import { createKafkaDelivery, KafkaSettler, type SettlementHost } from './delivery.js';
 import { toCeleriacError } from './errors.js';
-import {
-  DELIVERY_COUNT_HEADER,
-  DLQ_AT_HEADER,
-  DLQ_CODE_HEADER,
-  DLQ_MESSAGE_HEADER,
-  DLQ_SOURCE_HEADER,
-  DUE_AT_HEADER,
-  headerDeliveryCount,
-  withHeaders,
-} from './headers.js';
+import { headerDeliveryCount } from './headers.js';
 import type { QueueTopics } from './naming.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { produceInChunks } from './produce-chunks.js';
-import { decodeRecord, republish } from './record-codec.js';
+import { decodeRecord } from './record-codec.js';
+import { deadLetterCopy, requeueCopy } from './record-copies.js';
 import { TierPartition } from './tier-partition.js';
 import type {
   CommittedOffset,
@@ -279,11 +270,11 @@ export class QueueConsumer implements GroupHandlers, SettlementHost {
   }
 
   publishRequeue(record: TransportRecord, deliveryCount: number, delayMs: number): Promise<void> {
-    return this.produce(this.requeueCopy(record, deliveryCount, delayMs));
+    return this.produce(requeueCopy(this.deps.topics, record, deliveryCount, delayMs));
   }
 
   publishDeadLetter(record: TransportRecord, deliveryCount: number, reason: DeadLetterReason): Promise<void> {
-    return this.produce(this.deadLetterCopy(record, deliveryCount, reason));
+    return this.produce(deadLetterCopy(this.deps.topics, record, deliveryCount, reason));
   }
 
   /** {@link SettlementHost}: whether the record went back to the queue already (closed, or the partition moved). */
@@ -298,38 +289,6 @@ export class QueueConsumer implements GroupHandlers, SettlementHost {
     if (part.gate.has('span') && part.window.span < this.deps.options.maxUncommitted)
       part.gate.unblock('span');
     this.committer.request(this.onCommitError);
-  }
-
-  private requeueCopy(record: TransportRecord, deliveryCount: number, delayMs: number): ProduceRecord {
-    const { topics } = this.deps;
-    const delayed = delayMs > 0;
-    const headers = withHeaders(record.headers, {
-      [DELIVERY_COUNT_HEADER]: String(deliveryCount),
-      [DUE_AT_HEADER]: delayed ? String(Date.now() + delayMs) : undefined,
-    });
-    if (!delayed) return republish(record, topics.work, headers);
-    const tierMs = pickTier(
-      topics.tiers.map((t) => t.delayMs),
-      delayMs,
-    );
-    const tier = topics.tiers.find((t) => t.delayMs === tierMs) ?? topics.tiers[0];
-    return republish(record, tier?.topic ?? topics.work, headers);
-  }
-
-  private deadLetterCopy(
-    record: TransportRecord,
-    deliveryCount: number,
-    reason: DeadLetterReason,
-  ): ProduceRecord {
-    const headers = withHeaders(record.headers, {
-      [DELIVERY_COUNT_HEADER]: String(deliveryCount),
-      [DUE_AT_HEADER]: undefined,
-      [DLQ_CODE_HEADER]: reason.code,
-      [DLQ_MESSAGE_HEADER]: reason.message,
-      [DLQ_AT_HEADER]: new Date().toISOString(),
-      [DLQ_SOURCE_HEADER]: `${record.topic}/${record.partition}/${record.offset}`,
-    });
-    return republish(record, this.deps.topics.dlq, headers);
   }
 
   private produce(record: ProduceRecord): Promise<void> {
