@@ -91,89 +91,86 @@ class ExpellableTransport {
 /** The `i` of a test message. */
 const indexOf = (d: Delivery) => (d.kind === 'task' ? (d.message.body[1].i as number) : -1);
 
+/** Consumes `queue` one record at a time and acknowledges each, after `first(d)` when given. */
+async function consumeAcking(
+  broker: KafkaBroker,
+  queue: string,
+  first?: (d: Delivery) => void,
+): Promise<Delivery[]> {
+  const seen: Delivery[] = [];
+  await broker.consume({
+    queues: [queue],
+    prefetch: 1,
+    onDelivery: (d) => {
+      seen.push(d);
+      first?.(d);
+      void d.ack();
+    },
+  });
+  return seen;
+}
+
+/** What a member that is expelled while it works sees, and what the member after it sees. */
+interface Expelled {
+  readonly fromA: readonly Delivery[];
+  readonly fromB: readonly Delivery[];
+}
+
+/**
+ * Publishes one task (`kwargs.i`), lets a member whose commits can be refused consume it while
+ * `expel` drives the expulsion (and waits until a commit was refused), kills that member, and
+ * returns what it and the next owner of the partition were handed.
+ */
+async function expelWhileWorking(
+  i: number,
+  expel: (expellable: ExpellableTransport, member: KafkaBroker, queue: string) => Promise<Delivery[]>,
+): Promise<Expelled> {
+  const queue = uniqueName('expelled');
+  const expellable = new ExpellableTransport();
+  const a = new KafkaBroker({ brokers, ...testTiming, transport: expellable.transport });
+  const b = testBroker();
+  try {
+    await a.publish({ queue, message: testMessage({ kwargs: { i } }) });
+    const fromA = await expel(expellable, a, queue);
+    await a.simulateCrash();
+    const fromB = await consumeAcking(b, queue);
+    await waitFor(() => fromB.length === 1, { what: 'the record at the next owner' });
+    return { fromA, fromB };
+  } finally {
+    await a.close();
+    await b.close();
+    await expellable.transport.close();
+  }
+}
+
+const withCounts = (ds: readonly Delivery[]) => ds.map((d) => [indexOf(d), d.deliveryCount]);
+
 describe.skipIf(!up)('a member expelled while it works (its commits refused)', () => {
   it('hands nothing out before the group accepted a redelivery marker covering it', async () => {
-    const queue = uniqueName('expelled');
-    const expellable = new ExpellableTransport();
-    const a = new KafkaBroker({ brokers, ...testTiming, transport: expellable.transport });
-    const b = testBroker();
-    try {
-      await a.publish({ queue, message: testMessage({ kwargs: { i: 0 } }) });
+    const { fromA, fromB } = await expelWhileWorking(0, async (expellable, member, queue) => {
       expellable.hold();
-      const fromA: Delivery[] = [];
-      await a.consume({
-        queues: [queue],
-        prefetch: 1,
-        onDelivery: (d) => {
-          fromA.push(d);
-          void d.ack();
-        },
-      });
+      const fromA = await consumeAcking(member, queue);
       // The first commit after the record was fetched is on its way: the member is expelled now.
       await waitFor(() => expellable.attempts > 0, { what: 'a commit from the member' });
       expellable.expel();
       await waitFor(() => expellable.refused > 0, { what: 'the commit refused' });
-      await a.simulateCrash();
-
-      const fromB: Delivery[] = [];
-      await b.consume({
-        queues: [queue],
-        prefetch: 1,
-        onDelivery: (d) => {
-          fromB.push(d);
-          void d.ack();
-        },
-      });
-      await waitFor(() => fromB.length === 1, { what: 'the record at the next owner' });
-      // An expelled member cannot store its marker, so it must not run the record: if it did, the
-      // next owner would see a first delivery and run it again without checking its state.
-      expect(fromA.map(indexOf)).toEqual([]);
-      expect(fromB.map((d) => [indexOf(d), d.deliveryCount])).toEqual([[0, 1]]);
-    } finally {
-      await a.close();
-      await b.close();
-      await expellable.transport.close();
-    }
+      return fromA;
+    });
+    // An expelled member cannot store its marker, so it must not run the record: if it did, the
+    // next owner would see a first delivery and run it again without checking its state.
+    expect(fromA.map(indexOf)).toEqual([]);
+    expect(withCounts(fromB)).toEqual([[0, 1]]);
   });
 
   it('delivers a record it finished but could not commit again as a redelivery', async () => {
-    const queue = uniqueName('expelled');
-    const expellable = new ExpellableTransport();
-    const a = new KafkaBroker({ brokers, ...testTiming, transport: expellable.transport });
-    const b = testBroker();
-    try {
-      await a.publish({ queue, message: testMessage({ kwargs: { i: 7 } }) });
-      const fromA: Delivery[] = [];
-      await a.consume({
-        queues: [queue],
-        prefetch: 1,
-        onDelivery: (d) => {
-          fromA.push(d);
-          // Expelled while running the task: it finishes, but its commit is refused.
-          expellable.expel();
-          void d.ack();
-        },
-      });
+    const { fromA, fromB } = await expelWhileWorking(7, async (expellable, member, queue) => {
+      // Expelled while running the task: it finishes, but its commit is refused.
+      const fromA = await consumeAcking(member, queue, () => expellable.expel());
       await waitFor(() => fromA.length === 1 && expellable.refused > 0, { what: 'the ack commit refused' });
-      await a.simulateCrash();
-
-      const fromB: Delivery[] = [];
-      await b.consume({
-        queues: [queue],
-        prefetch: 1,
-        onDelivery: (d) => {
-          fromB.push(d);
-          void d.ack();
-        },
-      });
-      await waitFor(() => fromB.length === 1, { what: 'the record at the next owner' });
-      // Counted as a redelivery, the worker reads the task's state first and skips a finished one.
-      expect(fromA.map((d) => [indexOf(d), d.deliveryCount])).toEqual([[7, 1]]);
-      expect(fromB.map((d) => [indexOf(d), d.deliveryCount])).toEqual([[7, 2]]);
-    } finally {
-      await a.close();
-      await b.close();
-      await expellable.transport.close();
-    }
+      return fromA;
+    });
+    // Counted as a redelivery, the worker reads the task's state first and skips a finished one.
+    expect(withCounts(fromA)).toEqual([[7, 1]]);
+    expect(withCounts(fromB)).toEqual([[7, 2]]);
   });
 });
