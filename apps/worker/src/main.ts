@@ -6,6 +6,7 @@ import {
   defaultBackendUrl,
   eventTransportFromUrl,
 } from '@celeriac/cli/adapters';
+import { preflight } from '@celeriac/cli/preflight';
 import { CeleriacError, ConfigError } from '@celeriac/core';
 import {
   type ControlTransport,
@@ -13,10 +14,10 @@ import {
   type EventTransport,
   sendCeleryEvents,
 } from '@celeriac/core/worker';
-import { collectWorkerMetrics, serveMetrics } from '@celeriac/prometheus';
-import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { loadTasks } from './load-tasks.js';
+import { serveWorkerMetrics } from './metrics.js';
+import { HelpShown, parseWorkerOptions } from './options.js';
 
 // commander for flags and help text, pino for structured one-line-per-event logs: both are the
 // standard, well-kept tools for the job.
@@ -36,90 +37,8 @@ function clip(error: unknown, max = 8192): string {
   return text.length <= max ? text : `${text.slice(0, max)}… [${text.length} characters in all]`;
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
-function range(value: string): { min: number; max: number } {
-  const [min, max] = value.split(',').map(Number);
-  if (
-    !Number.isInteger(min) ||
-    !Number.isInteger(max) ||
-    (min as number) < 1 ||
-    (max as number) < (min as number)
-  ) {
-    throw new InvalidArgumentError('expected MIN,MAX with 1 <= MIN <= MAX');
-  }
-  return { min: min as number, max: max as number };
-}
-
-const program = new Command('celeriac-worker')
-  .description('Run Celeriac task implementations, consuming from a broker picked by URL.')
-  .option(
-    '--broker <url>',
-    'broker URL (memory://, redis://, amqp://, kafka://)',
-    process.env.CELERIAC_BROKER_URL ?? 'memory://',
-  )
-  .option(
-    '--backend <url>',
-    "result backend URL (memory://, redis://; default: the broker's own Redis)",
-    process.env.CELERIAC_RESULT_BACKEND || undefined,
-  )
-  .option('--queue <name...>', 'queues to consume (default: the tasks\' queues, else "celery")')
-  .option(
-    '--concurrency <n>',
-    'tasks run at once',
-    positiveInt,
-    Number(process.env.CELERIAC_CONCURRENCY ?? 10),
-  )
-  .option('--autoscale <min,max>', 'scale concurrency with queue depth', range)
-  .option(
-    '--tasks <module>',
-    'module exporting task implementations (a path or package name, resolved from the current directory)',
-    process.env.CELERIAC_TASKS || undefined,
-  )
-  .option('--grace <ms>', 'shutdown grace period in ms', positiveInt, 30_000)
-  .option('--hostname <name>', 'node name in results and events')
-  .option(
-    '--events',
-    'send Celery task events from the start (for Flower, celery events); with remote control on, heartbeats are sent anyway and enable_events turns task events on',
-    false,
-  )
-  .option('--track-started', 'store STARTED when a task starts (one more write per task)', false)
-  .option('--no-control', 'do not answer remote control (celery inspect/control, Flower, celeriac inspect)')
-  .option(
-    '--control-namespace <name>',
-    "Celery's control_exchange",
-    process.env.CELERIAC_CONTROL_NAMESPACE || undefined,
-  )
-  .option('--metrics-port <port>', 'serve Prometheus metrics on <metrics-host>:<port>/metrics', positiveInt)
-  .option(
-    '--metrics-host <host>',
-    'address the metrics server binds (0.0.0.0 for a scraper elsewhere)',
-    '127.0.0.1',
-  )
-  .showHelpAfterError();
-
 async function main(): Promise<void> {
-  program.parse();
-  const o = program.opts<{
-    broker: string;
-    backend?: string;
-    queue?: string[];
-    concurrency: number;
-    autoscale?: { min: number; max: number };
-    tasks?: string;
-    grace: number;
-    hostname?: string;
-    metricsPort?: number;
-    metricsHost: string;
-    events: boolean;
-    trackStarted: boolean;
-    control: boolean;
-    controlNamespace?: string;
-  }>();
+  const o = parseWorkerOptions();
   if (!o.tasks)
     throw new ConfigError(
       'no tasks to run: pass --tasks <module> (or CELERIAC_TASKS), a module exporting implement(...) values',
@@ -128,6 +47,11 @@ async function main(): Promise<void> {
   const backendUrl = o.backend ?? defaultBackendUrl(o.broker);
   const broker = await brokerFromUrl(o.broker);
   const backend = await backendFromUrl(backendUrl);
+  // Both answer before anything else starts: a wrong password, a missing database or a dead
+  // server is one fatal line now, not a slow failure per task later.
+  await preflight(broker, backend, {
+    queue: o.queue?.[0] ?? tasks.find((t) => t.contract.defaults.queue)?.contract.defaults.queue ?? 'celery',
+  });
   // Remote control over the broker, as Celery's workers always have it; memory:// has no other process.
   const control =
     o.control && !o.broker.startsWith('memory:')
@@ -141,6 +65,7 @@ async function main(): Promise<void> {
     shutdownGraceMs: o.grace,
     handleSignals: true,
     trackStarted: o.trackStarted,
+    deadLetterOnFailure: o.deadLetterOnFailure,
     ...(o.queue ? { queues: o.queue } : {}),
     ...(o.autoscale ? { autoscale: o.autoscale } : {}),
     ...(o.hostname ? { hostname: o.hostname } : {}),
@@ -159,6 +84,8 @@ async function main(): Promise<void> {
     log.error({ error: String(e.error) }, 'recovered from a broker or backend error'),
   );
   worker.on('worker-offline', () => log.info(worker.stats(), 'celeriac worker stopped'));
+  // Bound before the worker consumes anything, so a port in use stops the start cleanly.
+  if (o.metricsPort) await serveWorkerMetrics(worker, broker, tasks, o.metricsPort, o.metricsHost);
   await worker.start();
   // With remote control on, events run as on a Celery worker without -E: heartbeats always, task
   // events once `enable_events` asks (Flower does); `--events` turns them on from the start.
@@ -169,13 +96,6 @@ async function main(): Promise<void> {
           onError: (error) => log.warn({ error: String(error) }, 'could not send a Celery event'),
         })
       : undefined;
-  if (o.metricsPort) {
-    const { registry } = collectWorkerMetrics(worker, {
-      broker,
-      taskNames: tasks.map((t) => t.contract.name),
-    });
-    await serveMetrics({ registry, port: o.metricsPort, host: o.metricsHost });
-  }
   log.info(
     {
       hostname: worker.hostname,
@@ -208,7 +128,10 @@ function redact(url: string): string {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof HelpShown) process.exit(0);
   const message = CeleriacError.is(error) ? error.message : String((error as Error)?.stack ?? error);
   log.fatal({ code: CeleriacError.is(error) ? error.code : undefined }, message);
-  process.exitCode = 2;
+  // Exit now: connections opened before the failure (a client still retrying an unreachable
+  // server, say) would otherwise keep the process alive with nothing to do.
+  process.exit(2);
 });

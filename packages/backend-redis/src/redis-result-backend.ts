@@ -25,6 +25,7 @@ import type { ScheduleLock } from '@celeriac/core/producer';
 import { Redis, type RedisOptions } from 'ioredis';
 import { redisBackendCapabilities } from './capabilities.js';
 import { ChordStore } from './chord-store.js';
+import { checkConnection } from './connection-check.js';
 import { toCeleriacError } from './errors.js';
 import { withFlowScripts } from './flow-scripts.js';
 import { flowKeys, RedisFlowStore } from './flow-store.js';
@@ -176,6 +177,18 @@ export class RedisResultBackend
   /** The primary URL with the password masked. */
   get url(): string {
     return this.options.display;
+  }
+
+  /**
+   * Proves the backend usable before work starts: reachable, authenticated, in the URL's database
+   * (and the same for a read replica). A wrong password or a database the server lacks is a
+   * ConfigError, an unreachable server a retriable BrokerError, each at once.
+   */
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await checkConnection(this.primary, this.options.display);
+    if (this.reader !== this.primary)
+      await checkConnection(this.reader, `${this.options.display} (read replica)`);
   }
 
   private assertOpen(): void {

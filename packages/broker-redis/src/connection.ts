@@ -1,4 +1,6 @@
+import { CeleriacError } from '@celeriac/core';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { assertDatabase } from './database-check.js';
 import { toCeleriacError } from './errors.js';
 import type { RedisTarget } from './url.js';
 
@@ -46,7 +48,8 @@ export function createClient(settings: ClientSettings, role: string, blocking = 
 
 /**
  * Connects and fails clearly: a wrong password or missing ACL permission becomes a ConfigError,
- * an unreachable server a retriable BrokerError. ioredis reports the reason through its `error`
+ * a database the server does not have a ConfigError too, an unreachable server a retriable
+ * BrokerError. ioredis reports the reason through its `error`
  * event and rejects `connect()` with a generic message, so the event is kept.
  */
 export async function connectClient(client: RedisClient, display: string): Promise<void> {
@@ -59,9 +62,11 @@ export async function connectClient(client: RedisClient, display: string): Promi
     await client.connect();
     // Auth problems can surface only on the first command (e.g. ACL users without permissions).
     await client.ping();
+    await assertDatabase(client, display);
   } catch (error) {
     client.disconnect();
-    throw toCeleriacError(reason ?? error, 'cannot connect', display);
+    // A check's own verdict wins over the first `error` event (ioredis reports the refused SELECT there too).
+    throw toCeleriacError(CeleriacError.is(error) ? error : (reason ?? error), 'cannot connect', display);
   } finally {
     client.off('error', onError);
   }
