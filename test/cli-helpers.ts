@@ -50,7 +50,8 @@ export function runCli(
 export interface RunningCli {
   readonly child: ChildProcess;
   output(): string;
-  waitFor(text: string, timeoutMs?: number): Promise<void>;
+  /** Waits until the output contains `text`, or until `text` (a test of the whole output so far) holds. */
+  waitFor(text: string | ((output: string) => boolean), timeoutMs?: number): Promise<void>;
   exited(): Promise<number | null>;
 }
 
@@ -72,9 +73,10 @@ export function startCli(
     exited: () => exit,
     async waitFor(text, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
-      while (!out.includes(text)) {
+      const seen = typeof text === 'string' ? () => out.includes(text) : () => text(out);
+      while (!seen()) {
         if (Date.now() > deadline || child.exitCode !== null)
-          throw new Error(`"${text}" not seen; output:\n${out}`);
+          throw new Error(`"${String(text)}" not seen; output:\n${out}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
