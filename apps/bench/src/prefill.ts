@@ -3,12 +3,19 @@ import { noop, openBroker } from './celeriac.js';
 import { beeSaveAll, openBeeQueue } from './peers/bee.js';
 import { bullAddBulk, openBullQueue } from './peers/bullmq.js';
 
-/** Puts `count` no-op tasks on one of our queues in batches of 1000; returns their task ids. */
+/** Whether a drain keeps each task's result (our result backend; BullMQ's completed jobs). */
+export type ResultMode = 'kept' | 'dropped';
+
+/**
+ * Puts `count` no-op tasks on one of our queues in batches of 1000; returns their task ids.
+ * `dropped`: sent with `ignoreResult`, so workers store no result.
+ */
 export async function prefillCeleriac(
   brokerUrl: string,
   queue: string,
   count: number,
   from = 0,
+  results: ResultMode = 'kept',
 ): Promise<string[]> {
   const broker = await openBroker(brokerUrl);
   const client = createClient({ broker, defaultQueue: queue });
@@ -19,6 +26,7 @@ export async function prefillCeleriac(
       const handles = await client.enqueueMany(
         noop,
         Array.from({ length: n }, (_, k) => ({ i: from + i + k })),
+        results === 'dropped' ? { ignoreResult: true } : {},
       );
       for (const h of handles) ids.push(h.id);
     }
@@ -28,11 +36,19 @@ export async function prefillCeleriac(
   return ids;
 }
 
-/** Puts `count` no-op jobs on a BullMQ queue with `addBulk`. */
-export async function prefillBull(redisUrl: string, queue: string, count: number): Promise<void> {
+/**
+ * Puts `count` no-op jobs on a BullMQ queue with `addBulk`. `dropped`: with `removeOnComplete`, so
+ * a completed job is deleted rather than kept with its return value.
+ */
+export async function prefillBull(
+  redisUrl: string,
+  queue: string,
+  count: number,
+  results: ResultMode = 'kept',
+): Promise<void> {
   const q = await openBullQueue(redisUrl, queue);
   try {
-    await bullAddBulk(q, 0, count, 1000);
+    await bullAddBulk(q, 0, count, 1000, results === 'dropped' ? { removeOnComplete: true } : {});
   } finally {
     await q.close();
   }

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
 import { redisOptions } from '../child/runners.js';
 
 /** A BullMQ queue on the bench's Redis. */
@@ -13,11 +13,17 @@ export async function bullAddLoop(queue: Queue, from: number, count: number): Pr
   for (let i = from; i < from + count; i++) await queue.add('noop', { i });
 }
 
-/** `addBulk` in batches of `batch`. */
-export async function bullAddBulk(queue: Queue, from: number, count: number, batch: number): Promise<void> {
+/** `addBulk` in batches of `batch`, each job with `opts`. */
+export async function bullAddBulk(
+  queue: Queue,
+  from: number,
+  count: number,
+  batch: number,
+  opts: JobsOptions = {},
+): Promise<void> {
   for (let i = from; i < from + count; i += batch) {
     const n = Math.min(batch, from + count - i);
-    await queue.addBulk(Array.from({ length: n }, (_, k) => ({ name: 'noop', data: { i: i + k } })));
+    await queue.addBulk(Array.from({ length: n }, (_, k) => ({ name: 'noop', data: { i: i + k }, opts })));
   }
 }
 

@@ -8,7 +8,7 @@ import { noop, openBackend, openBroker } from '../celeriac.js';
 import { redisWorkerSpec } from '../child/protocol.js';
 import { runWorkerGroup } from '../child/spawn-workers.js';
 import { uniqueName } from '../config.js';
-import { prefillCeleriac } from '../prefill.js';
+import { prefillCeleriac, type ResultMode } from '../prefill.js';
 import { deleteKeys, deleteMatching, resultKeys } from '../redis-tools.js';
 import { markdownTable } from '../report/markdown.js';
 import type { ScenarioContext } from '../scenario-kit.js';
@@ -16,19 +16,37 @@ import { type ProfileSummary, summarizeProfile } from './cpu-profile.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
+/** The worker a profile runs: its concurrency, and whether tasks keep their results. */
+interface WorkerShape {
+  readonly concurrency: number;
+  readonly results: ResultMode;
+}
+
+const C100_KEPT: WorkerShape = { concurrency: 100, results: 'kept' };
+
 async function profileWorker(
   ctx: ScenarioContext,
   dir: string,
   count: number,
   brokerUrl: string,
   backendUrl: string | null,
+  shape: WorkerShape = C100_KEPT,
 ): Promise<ProfileSummary> {
   const { config } = ctx;
-  const queue = uniqueName(config, 'profile', 'worker', backendUrl ? 'results' : 'bare');
-  const ids = await prefillCeleriac(brokerUrl, queue, count);
+  const { concurrency, results } = shape;
+  const queue = uniqueName(
+    config,
+    'profile',
+    'worker',
+    backendUrl ? 'results' : 'bare',
+    `c${concurrency}`,
+    results,
+  );
+  const sent = await prefillCeleriac(brokerUrl, queue, count, 0, results);
+  const ids = results === 'kept' ? sent : [];
   try {
     const r = await runWorkerGroup({
-      spec: { system: 'celeriac', brokerUrl, backendUrl, queue, concurrency: 100 },
+      spec: { system: 'celeriac', brokerUrl, backendUrl, queue, concurrency },
       processes: 1,
       expected: count,
       timeoutMs: 120_000 + count * 5,
@@ -168,6 +186,33 @@ export async function profileHotPaths(ctx: ScenarioContext): Promise<string> {
         'Worker process (Redis, concurrency 100, results stored)',
         `\`node --cpu-prof\` on one worker process draining ${workerCount.toLocaleString('en-US')} tasks.`,
         worker,
+      ),
+    );
+    ctx.log('profile: worker, concurrency 1');
+    const c1Count = Math.max(500, Math.round(workerCount / 5));
+    const c1 = await profileWorker(ctx, dir, c1Count, ctx.config.redisUrl, ctx.config.backendUrl, {
+      concurrency: 1,
+      results: 'kept',
+    });
+    sections.push(
+      '',
+      render(
+        'Worker process (Redis, concurrency 1, results stored)',
+        `\`node --cpu-prof\` on one worker process draining ${c1Count.toLocaleString('en-US')} tasks one at a time: with one task in flight, idle time is time spent waiting on round trips.`,
+        c1,
+      ),
+    );
+    ctx.log('profile: worker, results not kept');
+    const dropped = await profileWorker(ctx, dir, workerCount, ctx.config.redisUrl, ctx.config.backendUrl, {
+      concurrency: 100,
+      results: 'dropped',
+    });
+    sections.push(
+      '',
+      render(
+        'Worker process (Redis, concurrency 100, results not kept)',
+        `\`node --cpu-prof\` on one worker process draining ${workerCount.toLocaleString('en-US')} tasks sent with \`ignoreResult\` (the worker has its result backend, and stores nothing).`,
+        dropped,
       ),
     );
     ctx.log('profile: producer');

@@ -212,10 +212,11 @@ export const brokersScenario: Scenario = {
     // The ceiling reads no message. The same client doing only the JSON parsing every Celery
     // message needs shows how much of the gap is that parsing alone.
     const parsed = kfk.get('eachBatchParse');
-    const kafkaWhy =
+    const kafkaWhy = `${
       parsed === undefined
         ? ''
-        : `; the raw client that also does ${PARSE_NOTE} reaches ${Math.round(parsed).toLocaleString('en-US')} msg/s, and Celeriac is ${percent(kfk.get('ours'), parsed)} of that`;
+        : `; the raw client that also does ${PARSE_NOTE} reaches ${Math.round(parsed).toLocaleString('en-US')} msg/s, and Celeriac is ${percent(kfk.get('ours'), parsed)} of that`
+    }; see "Worker process (Kafka, concurrency 100, no result backend)" in "Hot spots"`;
     return {
       id: this.id,
       title: this.title,

@@ -1,7 +1,7 @@
 import { redisWorkerSpec } from '../child/protocol.js';
 import { runWorkerGroup } from '../child/spawn-workers.js';
 import { startCeleryWorkers, watchCeleryResults } from '../peers/celery.js';
-import { prefillBee, prefillBull, prefillCeleriac } from '../prefill.js';
+import { prefillBee, prefillBull, prefillCeleriac, type ResultMode } from '../prefill.js';
 import {
   commandCalls,
   commandsPerTask,
@@ -102,7 +102,9 @@ async function drainCelery(
 
 /**
  * Pre-fills a fresh queue with `count` no-op tasks, then drains it with `processes` worker
- * processes of `concurrency` each, results stored, and measures the rate over the window.
+ * processes of `concurrency` each, and measures the rate over the window. Results are stored
+ * (`kept`), or not kept (`dropped`: Celeriac's `ignoreResult`, BullMQ's `removeOnComplete`; the
+ * other systems only keep them).
  */
 export async function drain(
   ctx: ScenarioContext,
@@ -111,13 +113,19 @@ export async function drain(
   count: number,
   concurrency: number,
   processes: number,
+  results: ResultMode = 'kept',
 ): Promise<DrainResult> {
   const { config } = ctx;
   try {
+    if (results === 'dropped' && system !== 'Celeriac' && system !== 'BullMQ')
+      throw new Error(`${system} is only measured with its results kept`);
     if (system === 'Celery') return await drainCelery(ctx, queue, count, concurrency, processes);
     let ids: string[] = [];
-    if (system === 'Celeriac') ids = await prefillCeleriac(config.redisUrl, queue, count);
-    else if (system === 'BullMQ') await prefillBull(config.redisUrl, queue, count);
+    if (system === 'Celeriac') {
+      const sent = await prefillCeleriac(config.redisUrl, queue, count, 0, results);
+      // Results not kept: no result keys to clean up afterwards.
+      if (results === 'kept') ids = sent;
+    } else if (system === 'BullMQ') await prefillBull(config.redisUrl, queue, count, results);
     else await prefillBee(config.redisUrl, queue, count);
     try {
       const before = await commandCalls(ctx.redis);

@@ -15,6 +15,18 @@ import type { Bar, Cell, TargetCheck } from '../types.js';
 type System = 'Celeriac' | 'BullMQ';
 const WARMUP_S = 1;
 const CONCURRENCY = 100;
+/** The one-at-a-time row: a worker of concurrency 1 at a light load, where latency is the round trips alone. */
+const SINGLE = { rate: 100, concurrency: 1 } as const;
+
+/** One offered load: the rate and the worker's concurrency. */
+interface Load {
+  readonly rate: number;
+  readonly concurrency: number;
+}
+
+const loadLabel = (l: Load) =>
+  `${l.rate.toLocaleString('en-US')}/s${l.concurrency === CONCURRENCY ? '' : `, c=${l.concurrency}`}`;
+const loadKey = (system: System, l: Load) => `${system}/${l.rate}/${l.concurrency}`;
 
 /** Latency percentiles of one offered load. */
 interface LoadResult {
@@ -52,18 +64,19 @@ async function paced(
 }
 
 /**
- * Runs one offered load against one system: a worker process (concurrency 100) on a fresh queue,
- * this process enqueuing at `rate`/s and waiting for each result the way an application would.
- * Latency runs from the intended send time (so a producer falling behind counts against it).
+ * Runs one offered load against one system: a worker process (of the load's concurrency) on a
+ * fresh queue, this process enqueuing at `rate`/s and waiting for each result the way an
+ * application would. Latency runs from the intended send time (so a producer falling behind counts
+ * against it).
  */
-async function load(ctx: ScenarioContext, system: System, rate: number): Promise<LoadResult> {
+async function load(ctx: ScenarioContext, system: System, { rate, concurrency }: Load): Promise<LoadResult> {
   const { config } = ctx;
   const seconds = config.sizes.latencySeconds;
   const total = Math.round(rate * (WARMUP_S + seconds));
   const skip = rate * WARMUP_S;
   // How long the producer waits for a result before counting it as not seen.
   const resultTimeoutMs = config.mode === 'quick' ? 10_000 : 30_000;
-  const queue = uniqueName(config, 'lat', system, String(rate));
+  const queue = uniqueName(config, 'lat', system, String(rate), `c${concurrency}`);
   const latencies: number[] = [];
   let warmMax = 0;
   let firstCounted = Number.POSITIVE_INFINITY;
@@ -90,7 +103,7 @@ async function load(ctx: ScenarioContext, system: System, rate: number): Promise
     const broker = await openBroker(config.redisUrl);
     const backend = await openBackend(config.backendUrl);
     const client = createClient({ broker, backend, defaultQueue: queue });
-    spec = redisWorkerSpec(config, 'Celeriac', queue, CONCURRENCY);
+    spec = redisWorkerSpec(config, 'Celeriac', queue, concurrency);
     produce = () =>
       paced(rate, total, (i, intended) => {
         pending.push(
@@ -119,7 +132,7 @@ async function load(ctx: ScenarioContext, system: System, rate: number): Promise
       record(w.i, w.intended);
       w.resolve();
     });
-    spec = redisWorkerSpec(config, 'BullMQ', queue, CONCURRENCY);
+    spec = redisWorkerSpec(config, 'BullMQ', queue, concurrency);
     produce = () =>
       paced(rate, total, (i, intended) => {
         const jobId = `j${i}`;
@@ -235,23 +248,24 @@ export const latencyScenario: Scenario = {
     const rec = new Recorder(ctx.log);
     const { sizes } = ctx.config;
     const method =
-      `One worker process (concurrency ${CONCURRENCY}, results stored) on a fresh queue; this process enqueues one task at a time on an ` +
+      `One worker process (concurrency ${CONCURRENCY}; in the "${loadLabel(SINGLE)}" rows, concurrency ${SINGLE.concurrency}; results stored) on a fresh queue; this process enqueues one task at a time on an ` +
       `open-loop schedule at the offered rate for ${WARMUP_S + sizes.latencySeconds} s and waits for every result the way an application would ` +
       `(Celeriac: \`handle.result()\`; BullMQ: a \`QueueEvents\` 'completed' listener, as \`job.waitUntilFinished\` uses). Latency runs from the ` +
       `*intended* send time to the moment the producer sees the result, so a producer that falls behind is charged for it. The first ` +
       `${WARMUP_S} s is warm-up and not counted. Milliseconds. A result not seen within 30 s (quick mode: 10 s) is counted under "results not seen" and left out of the percentiles. CPU: the CPU time of this process, of the worker process and of the Redis server (\`INFO cpu\`) from the first send to the last result seen, as a share of one core.`;
     const probe = await probeBroker(ctx.config.redisUrl, uniqueName(ctx.config, 'probe'));
     const results = new Map<string, LoadResult>();
-    for (const rate of sizes.latencyRates) {
+    const loads: Load[] = [SINGLE, ...sizes.latencyRates.map((rate) => ({ rate, concurrency: CONCURRENCY }))];
+    for (const l of loads) {
       for (const system of ['Celeriac', 'BullMQ'] as const) {
-        const label = `${system} ${rate.toLocaleString('en-US')}/s`;
+        const label = `${system} ${loadLabel(l)}`;
         if (system === 'Celeriac' && probe) {
           rec.skipped.push(`${label}: ${probe}`);
           continue;
         }
-        const r = await rec.attempt(label, () => load(ctx, system, rate));
+        const r = await rec.attempt(label, () => load(ctx, system, l));
         if (!r) continue;
-        results.set(`${system}/${rate}`, r);
+        results.set(loadKey(system, l), r);
         for (const v of [r.p50, r.p99, r.p999, r.max, r.achieved]) rec.keep(v);
         if (r.lost) rec.notes.push(`${label}: ${r.lost} result(s) not seen in time`);
         if (r.warmMax > 1000)
@@ -262,11 +276,13 @@ export const latencyScenario: Scenario = {
     }
     const rows: Cell[][] = [];
     const bars: Bar[] = [];
-    for (const rate of sizes.latencyRates) {
+    for (const l of loads) {
+      const { rate } = l;
+      const group = l.concurrency === CONCURRENCY ? `${rate / 1000}k/s` : `${rate}/s c=${l.concurrency}`;
       for (const system of ['Celeriac', 'BullMQ'] as const) {
-        const r = results.get(`${system}/${rate}`);
+        const r = results.get(loadKey(system, l));
         rows.push([
-          `${rate.toLocaleString('en-US')}/s`,
+          loadLabel(l),
           system,
           r?.p50 ?? null,
           r?.p99 ?? null,
@@ -278,14 +294,14 @@ export const latencyScenario: Scenario = {
           r ? cpuCell(r) : null,
         ]);
         if (r) {
-          bars.push({ group: `${rate / 1000}k/s p50`, series: system, value: r.p50 });
-          bars.push({ group: `${rate / 1000}k/s p99`, series: system, value: r.p99 });
+          bars.push({ group: `${group} p50`, series: system, value: r.p50 });
+          bars.push({ group: `${group} p99`, series: system, value: r.p99 });
         }
       }
-      const ours = results.get(`Celeriac/${rate}`);
-      const bull = results.get(`BullMQ/${rate}`);
+      const ours = results.get(loadKey('Celeriac', l));
+      const bull = results.get(loadKey('BullMQ', l));
       rows.push([
-        `${rate.toLocaleString('en-US')}/s`,
+        loadLabel(l),
         'Celeriac ÷ BullMQ',
         formatRatio(ratio(ours?.p50, bull?.p50)),
         formatRatio(ratio(ours?.p99, bull?.p99)),
@@ -297,10 +313,12 @@ export const latencyScenario: Scenario = {
         '',
       ]);
     }
-    const ours1k = results.get('Celeriac/1000');
-    const bull1k = results.get('BullMQ/1000');
-    const ours5k = results.get('Celeriac/5000');
-    const bull5k = results.get('BullMQ/5000');
+    const at = (system: System, rate: number) =>
+      results.get(loadKey(system, { rate, concurrency: CONCURRENCY }));
+    const ours1k = at('Celeriac', 1000);
+    const bull1k = at('BullMQ', 1000);
+    const ours5k = at('Celeriac', 5000);
+    const bull5k = at('BullMQ', 5000);
     const targets: TargetCheck[] = [
       {
         name: 'e2e p99 at 1k/s ≤ BullMQ p99',
@@ -320,7 +338,7 @@ export const latencyScenario: Scenario = {
               ours5k.p99 >= 10 && ours5k.achieved < 0.95 * 5000
                 ? `; the pipeline completed only ${Math.round(ours5k.achieved).toLocaleString('en-US')} of the 5,000 tasks/s offered, so tasks queued up and the latency is mostly queueing delay (compare the drain rates of scenario 2 and the profiles in "Hot spots")`
                 : ''
-            }${ours5k.p99 >= 10 ? `; ${busyNote(ours5k, bull5k)}` : ''}`
+            }${ours5k.p99 >= 10 ? `; ${busyNote(ours5k, bull5k)}; see "Worker process (Redis, concurrency 100, results stored)" and "Producer, \`enqueue\` then \`handle.result()\`" in "Hot spots"` : ''}`
           : 'not measured in this run',
       },
     ];
