@@ -126,6 +126,21 @@ describe.runIf(up)("isolation: 'thread' on a Redis worker", () => {
     expect(after).not.toBe(before);
   });
 
+  it('stops past its grace by terminating a busy thread: the task goes back to the queue, the pool closes', async () => {
+    const own = uniqueName('thr-stop');
+    const stopping = createWorker({ broker, backend, tasks: f.tasks, queues: [own], concurrency: 1 });
+    await stopping.start();
+    const handle = await client.enqueue(f.spin, { ms: 600_000 }, { queue: own });
+    await waitFor(() => stopping.stats().active === 1 && stopping.stats().threads > 0, {
+      what: 'spin running',
+    });
+    await stopping.stop({ graceMs: 200 });
+    expect(stopping.stats().threads).toBe(0);
+    expect(await broker.depth(own)).toBe(1);
+    expect((await backend.get(handle.id))?.status ?? TaskState.PENDING).toBe(TaskState.PENDING);
+    await broker.purge(own);
+  });
+
   it.runIf(python)("answers Celery's own `celery control pool_restart`", async () => {
     const before = await (await client.enqueue(f.loaded, {}, { queue })).result({ timeoutMs: 20_000 });
     const out = await celeryCli({ python: python as string, broker: redisUrl, namespace }, [
