@@ -40,6 +40,12 @@ async function open(queue: string): Promise<{ page: Page; url: string; errors: s
   return { page, url: dashboard.url, errors };
 }
 
+/** Waits for the queues page's notice to read `text` (the action's reply has come). */
+const noticeSays = (page: Page, text: string) =>
+  waitFor(async () => (await page.getByTestId('queue-notice').textContent()) === text, {
+    what: `the notice "${text}"`,
+  });
+
 const row = (page: Page, queue: string) => page.locator(`[data-testid=queue-row][data-queue="${queue}"]`);
 
 describe.skipIf(!redisUp || !browserPath)('the dashboard in headless Chromium: queues and workflows', () => {
@@ -56,7 +62,7 @@ describe.skipIf(!redisUp || !browserPath)('the dashboard in headless Chromium: q
       what: 'the queue, empty and consuming',
     });
     await page.getByTestId(`pause-${queue}`).click();
-    expect(await page.getByTestId('queue-notice').textContent()).toBe(`Paused ${queue} on every worker.`);
+    await noticeSays(page, `Paused ${queue} on every worker.`);
     expect(await flowStoreOf(backend)?.pausedQueues()).toContain(queue);
     await waitFor(
       async () => (await row(page, queue).getByTestId('queue-state').textContent()) === 'paused',
@@ -82,7 +88,7 @@ describe.skipIf(!redisUp || !browserPath)('the dashboard in headless Chromium: q
     await worker.start();
     closers.push(() => worker.stop({ graceMs: 1_000 }));
     await page.getByTestId(`resume-${queue}`).click();
-    expect(await page.getByTestId('queue-notice').textContent()).toBe(`Resumed ${queue} on every worker.`);
+    await noticeSays(page, `Resumed ${queue} on every worker.`);
     expect(await flowStoreOf(backend)?.pausedQueues()).not.toContain(queue);
     expect(await Promise.all(handles.map((h) => h.result({ timeoutMs: 20_000 })))).toEqual([2, 4, 6]);
     await waitFor(async () => (await row(page, queue).getByTestId('oldest-waiting').textContent()) === '—', {
