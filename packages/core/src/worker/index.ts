@@ -28,7 +28,13 @@ export {
 } from './celery-events.js';
 export { type EventReceiver, type EventReceiverOptions, eventsOf } from './event-receiver.js';
 export type { TaskEventSwitch } from './event-switch.js';
-export type { TaskContext, TaskHandler, TaskImplementation } from './implement.js';
+export type {
+  ImplementOptions,
+  TaskContext,
+  TaskHandler,
+  TaskImplementation,
+  TaskIsolation,
+} from './implement.js';
 export { implement } from './implement.js';
 export {
   type AutoscaleOptions,
