@@ -107,7 +107,10 @@ export function workflowDeadEndTests(ctx: BrokerSuiteContext): void {
       driverQueue: queue,
     });
     const rootId = run.nodes.root.id;
-    await waitFor(() => probe.started.includes(rootId), { what: 'the root node to start' });
+    await waitFor(() => probe.started.includes(rootId), {
+      what: 'the root node to start',
+      timeoutMs: resultMs(),
+    });
     await control.revoke(rootId, { terminate: true });
     expect((await settledError(run)).excType).toBe('WorkflowFailed');
     expect(await settledError(run.nodes.root)).toMatchObject({ state: 'REVOKED', excMessage: 'terminated' });
@@ -130,7 +133,10 @@ export function workflowDeadEndTests(ctx: BrokerSuiteContext): void {
       driverQueue: queue,
     });
     const rootId = run.nodes.root.id;
-    await waitFor(() => probe.started.includes(rootId), { what: 'the root node to start' });
+    await waitFor(() => probe.started.includes(rootId), {
+      what: 'the root node to start',
+      timeoutMs: resultMs(),
+    });
     await control.revoke(rootId);
     // Without terminate a running handler runs on (as in Celery): its result counts, and the
     // workflow moves on to the end.
