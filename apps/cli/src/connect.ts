@@ -1,5 +1,6 @@
 import type { Broker, ResultBackend } from '@celeriac/core';
 import { backendFromUrl, brokerFromUrl, defaultBackendUrl } from './adapters.js';
+import { checkBackend } from './preflight.js';
 
 /** Connection flags shared by every command. */
 export interface ConnectionFlags {
@@ -7,7 +8,11 @@ export interface ConnectionFlags {
   readonly backend?: string;
 }
 
-/** Opens the broker and backend named by URL; the backend defaults to the broker's own server. */
+/**
+ * Opens the broker and backend named by URL; the backend defaults to the broker's own server. The
+ * backend is checked at once (a Redis database the server lacks would otherwise read as "no
+ * result"); the broker is checked by the command's first operation, which connects it.
+ */
 export async function connect(
   flags: ConnectionFlags,
 ): Promise<{ broker: Broker; backend: ResultBackend; close(): Promise<void> }> {
@@ -18,6 +23,7 @@ export async function connect(
   }
   const backendUrl = flags.backend ?? defaultBackendUrl(flags.broker);
   const [broker, backend] = await Promise.all([brokerFromUrl(flags.broker), backendFromUrl(backendUrl)]);
+  await checkBackend(backend);
   return {
     broker,
     backend,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { CeleriacError } from '@celeriac/core';
-import { Command, InvalidArgumentError } from 'commander';
+import { CeleriacError, ConfigError } from '@celeriac/core';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { controlCommand, inspectCommand, statusCommand } from './control-commands.js';
 import { dashboardCommand } from './dashboard-command.js';
 import { enqueueCommand } from './enqueue-command.js';
@@ -16,19 +16,32 @@ function int(value: string): number {
   return n;
 }
 
+/** A usage error (bad flag, bad environment value, missing argument) as one CONFIG_INVALID line. */
+function usageLine(text: string): string {
+  const problem = text.trim().replace(/^error: /, '');
+  return `celeriac: ${new ConfigError(`${problem} (see celeriac --help)`).message}\n`;
+}
+
+// Environment variables are commander's own `Option.env`: a value is read and checked as its flag.
 const program = new Command('celeriac')
   .description('Enqueue Celeriac tasks and inspect results, queues and dead letters.')
-  .option(
-    '--broker <url>',
-    'broker URL (memory://, redis://, amqp://, kafka://)',
-    process.env.CELERIAC_BROKER_URL ?? 'redis://127.0.0.1:6379',
+  .addOption(
+    new Option('--broker <url>', 'broker URL (memory://, redis://, amqp://, kafka://)')
+      .env('CELERIAC_BROKER_URL')
+      .default('redis://127.0.0.1:6379'),
   )
-  .option(
-    '--backend <url>',
-    "result backend URL (default: the broker's own server where it has one, e.g. Redis)",
-    process.env.CELERIAC_RESULT_BACKEND || undefined,
+  .addOption(
+    new Option(
+      '--backend <url>',
+      "result backend URL (default: the broker's own server where it has one, e.g. Redis)",
+    ).env('CELERIAC_RESULT_BACKEND'),
   )
-  .showHelpAfterError();
+  // Set before the subcommands are added, so they inherit both: a usage error is one line and
+  // exit status 2, like any other failure of a command.
+  .configureOutput({ outputError: (text, write) => write(usageLine(text)) })
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
 
 const run = (fn: () => Promise<number>) => {
   fn().then(
@@ -37,7 +50,8 @@ const run = (fn: () => Promise<number>) => {
     },
     (error: unknown) => {
       console.error(`celeriac: ${CeleriacError.is(error) ? error.message : String(error)}`);
-      process.exitCode = 2;
+      // Exit now: a client still retrying an unreachable server would keep the process alive.
+      process.exit(2);
     },
   );
 };

@@ -27,24 +27,42 @@ function bounded<T>(work: Promise<T>, what: string, timeoutMs: number): Promise<
 export interface PreflightOptions {
   /** The queue whose depth is read to prove the broker usable (one the caller uses anyway). */
   readonly queue: string;
-  /** How long each check may take before it counts as unreachable. @default 20000 */
+  /** How long each check may take before it counts as unreachable, in ms. @default 20000 */
   readonly timeoutMs?: number;
+}
+
+/** How long one check may take before it counts as unreachable. */
+const DEFAULT_TIMEOUT_MS = 20_000;
+
+/** One bounded round trip to the broker: the depth of a queue the caller uses anyway. */
+export async function checkBroker(
+  broker: Broker,
+  queue: string,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+): Promise<void> {
+  await bounded(broker.depth(queue), `${broker.name} broker`, timeoutMs);
+}
+
+/**
+ * One bounded round trip to the result backend: its `ping()` where it has one (Redis: also checks
+ * the URL's database exists), else a read of a task id nobody uses.
+ */
+export async function checkBackend(backend: ResultBackend, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  const probe = canPing(backend) ? backend.ping() : backend.get(PROBE_ID).then(() => undefined);
+  await bounded(probe, `${backend.name} result backend`, timeoutMs);
 }
 
 /**
  * Checks the broker, then the result backend, with one cheap round trip each, so a process says
  * "ready" only once both answered: a wrong password, a database the server lacks or an unreachable
  * server fails here with the adapter's own error (ConfigError or BrokerError) instead of surfacing
- * task by task later. The broker reads a queue's depth; the backend pings when it can (Redis: also
- * checks the database), else reads a task id nobody uses.
+ * task by task later.
  */
 export async function preflight(
   broker: Broker,
   backend: ResultBackend,
   options: PreflightOptions,
 ): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 20_000;
-  await bounded(broker.depth(options.queue), `${broker.name} broker`, timeoutMs);
-  const probe = canPing(backend) ? backend.ping() : backend.get(PROBE_ID).then(() => undefined);
-  await bounded(probe, `${backend.name} result backend`, timeoutMs);
+  await checkBroker(broker, options.queue, options.timeoutMs);
+  await checkBackend(backend, options.timeoutMs);
 }
