@@ -5,8 +5,8 @@ import type { CarriedStore, ConsumeOptions, Consumer, Settler } from '@celeriac/
 import { AckBatcher } from './ack-batcher.js';
 import { buildDelivery, type HeldDelivery } from './delivery.js';
 import { toCeleriacError } from './errors.js';
-import { HeartbeatThread } from './heartbeat-thread.js';
 import { type ConsumerHost, type FetchedMessage, FetchLoop, type LoopOwner } from './fetch-loop.js';
+import { HeartbeatThread } from './heartbeat-thread.js';
 import { keyspaceFor } from './keys.js';
 import { runScript } from './scripts.js';
 

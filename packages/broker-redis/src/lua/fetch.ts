@@ -8,8 +8,9 @@
  * held zset, seq = first sequence number, limit = delivery limit, at = now as ISO text (dead
  * letters), uniq = unique token, ttl = heartbeat deadline (ms from now).
  *
- * Returns `{ms until the next delayed message is due or -1, dead-lettered, then per message: tag,
- * step, delivery count, queue index (1-based), raw}`.
+ * Returns `{ms until the next delayed message is due or -1 (0, not looked up, when all `max` were
+ * taken: the loop fetches again at once), dead-lettered, then per message: tag, step, delivery
+ * count, queue index (1-based), raw}`.
  *
  * @internal
  */
@@ -75,6 +76,8 @@ local function fetch_messages(held, consumer, max, seq, limit, at, uniq, ttl, qu
       tag = 'raw-' .. redis.sha1hex(raw)
       if redis.call('HEXISTS', K_RAW, tag) == 1 then tag = tag .. '-' .. uniq .. '-' .. (seq + got) end
     end
+    -- Counted at every fetch, so a message restored by anyone (kombu's visibility restore too)
+    -- comes back with its count.
     local count = redis.call('HINCRBY', K_COUNTS, tag, 1)
     if count > limit then
       redis.call('HDEL', K_COUNTS, tag)
@@ -113,15 +116,20 @@ local function fetch_messages(held, consumer, max, seq, limit, at, uniq, ttl, qu
     if got < max then
       -- Everything is empty: any wake-up tokens left are stale.
       redis.call('DEL', wake_key(q))
-    else
-      local left = 0
-      for _, step in ipairs(STEPS) do left = left + redis.call('LLEN', list_key(q, step)) end
-      -- More waiting than this consumer could take: let another blocked consumer know.
-      if left > 0 then wake(q) end
+    elseif redis.call('EXISTS', wake_key(q)) == 0 then
+      -- Maybe more waiting than this consumer could take: make sure a blocked consumer can know.
+      -- A token already there wakes the next consumer to block; one left when nothing is waiting
+      -- costs that consumer an empty fetch, which clears it. (Cheaper than counting the lists.)
+      wake(q)
     end
   end
 
+  -- The time to the next delayed message matters only to a loop that is about to wait.
   local next_due = -1
+  if got >= max then
+    out[2] = dead
+    return out
+  end
   for _, q in ipairs(queues) do
     local first = redis.call('ZRANGE', delayed_key(q), 0, 0, 'WITHSCORES')
     if first[2] then
