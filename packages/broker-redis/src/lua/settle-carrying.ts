@@ -34,7 +34,10 @@ for i = 1, n do
     for j = 1, nk do keys[j] = KEYS[k]; k = k + 1 end
     for j = 1, na do args[j] = ARGV[a]; a = a + 1 end
     local ok, r = pcall(carried, keys, args)
-    if ok then
+    if ok and type(r) == 'table' and r.err then
+      -- An error reply returned rather than raised fails the write all the same.
+      failed = tostring(r.err)
+    elseif ok then
       if type(r) == 'number' or type(r) == 'string' then stored[i] = r end
     elseif type(r) == 'table' then
       failed = tostring(r.err or 'store failed')
