@@ -252,6 +252,23 @@ export async function profileHotPaths(ctx: ScenarioContext): Promise<string> {
         waits,
       ),
     );
+    ctx.log('profile: RabbitMQ worker');
+    const { cleanRabbit } = await import('../scenarios/rabbit-raw.js');
+    const amqpQueue = uniqueName(ctx.config, 'profile', 'worker', 'bare', 'c100', 'kept');
+    const rabbit = await profileWorker(ctx, dir, workerCount, ctx.config.amqpUrl, null)
+      .then((s) =>
+        render(
+          'Worker process (RabbitMQ, concurrency 100, no result backend)',
+          `\`node --cpu-prof\` on one worker process draining ${workerCount.toLocaleString('en-US')} tasks from one queue.`,
+          s,
+        ),
+      )
+      .catch(
+        (e: unknown) =>
+          `### Worker process (RabbitMQ)\n\nNot profiled: ${e instanceof Error ? e.message : String(e)}`,
+      )
+      .finally(() => cleanRabbit(ctx.config.amqpUrl, [amqpQueue]).catch(() => {}));
+    sections.push('', rabbit);
     ctx.log('profile: Kafka worker');
     const { kafkaUrl, cleanKafka } = await import('../scenarios/kafka-raw.js');
     const kafka = await profileWorker(

@@ -242,7 +242,12 @@ export const brokersScenario: Scenario = {
         },
       ],
       targets: [
-        target('RabbitMQ worker ≥ 70% of raw amqplib consume+ack', rmq.get('ours'), rmq.get('raw')),
+        target(
+          'RabbitMQ worker ≥ 70% of raw amqplib consume+ack',
+          rmq.get('ours'),
+          rmq.get('raw'),
+          '; see "Worker process (RabbitMQ, concurrency 100, no result backend)" in "Hot spots"',
+        ),
         target(
           'Kafka worker ≥ 70% of raw kafkajs consume (the faster of eachMessage/eachBatch)',
           kfk.get('ours'),

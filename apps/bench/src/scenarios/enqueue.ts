@@ -4,7 +4,7 @@ import { uniqueName } from '../config.js';
 import { beeDestroy, beeSaveAll, beeSaveLoop, openBeeQueue } from '../peers/bee.js';
 import { bullAddBulk, bullAddLoop, bullDestroy, openBullQueue } from '../peers/bullmq.js';
 import { celeryEnqueue } from '../peers/celery.js';
-import { deleteMatching } from '../redis-tools.js';
+import { deleteMatching, redisCpuMs } from '../redis-tools.js';
 import {
   Recorder as Rec,
   type Recorder,
@@ -68,12 +68,19 @@ async function producerFor(ctx: ScenarioContext, system: System, c: Case, queue:
   throw new Error('Celery runs through Python');
 }
 
+/** CPU per task of a timed run: this (producer) process and the Redis server, µs. */
+interface EnqueueCpu {
+  readonly producerUs: number;
+  readonly redisUs: number;
+}
+
 async function measure(
   ctx: ScenarioContext,
   rec: Recorder,
   system: System,
   c: Case,
   repeat: number,
+  cpuOut?: (cpu: EnqueueCpu) => void,
 ): Promise<number | null> {
   const { sizes, celeryPython, redisUrl } = ctx.config;
   const queue = uniqueName(ctx.config, 'enq', system, c.replace(' ', ''), String(repeat));
@@ -90,7 +97,12 @@ async function measure(
       const producer = await producerFor(ctx, system, c, queue);
       try {
         await producer.run(1_000_000_000, warmup);
+        const redisBefore = await redisCpuMs(ctx.redis);
+        const cpuBefore = process.cpuUsage();
         const ms = await timed(() => producer.run(0, n));
+        const cpu = process.cpuUsage(cpuBefore);
+        const redisMs = (await redisCpuMs(ctx.redis)) - redisBefore;
+        cpuOut?.({ producerUs: (cpu.user + cpu.system) / n, redisUs: (redisMs * 1000) / n });
         return (n * 1000) / ms;
       } finally {
         await producer.close();
@@ -126,6 +138,8 @@ export const enqueueScenario: Scenario = {
       `${sizes.enqueueBulk.toLocaleString('en-US')} tasks. Median of ${sizes.enqueueRepeats} run(s).`;
     const probe = await probeBroker(ctx.config.redisUrl, uniqueName(ctx.config, 'probe'));
     const results = new Map<string, number[]>();
+    // CPU per task of single enqueue, per system: where a call's time goes besides waiting.
+    const singleCpu = new Map<System, EnqueueCpu[]>();
     for (let r = 0; r < sizes.enqueueRepeats; r++) {
       for (const c of CASES) {
         for (const system of SYSTEMS) {
@@ -134,7 +148,9 @@ export const enqueueScenario: Scenario = {
             if (r === 0) rec.skipped.push(`Celeriac ${c}: ${probe}`);
             continue;
           }
-          const v = await measure(ctx, rec, system, c, r);
+          const v = await measure(ctx, rec, system, c, r, (cpu) => {
+            if (c === 'single') singleCpu.set(system, [...(singleCpu.get(system) ?? []), cpu]);
+          });
           if (v !== null) results.set(`${system}/${c}`, [...(results.get(`${system}/${c}`) ?? []), v]);
         }
       }
@@ -164,6 +180,22 @@ export const enqueueScenario: Scenario = {
       ]);
     }
     const get = (s: System, c: Case) => table.get(`${s}/${c}`) ?? Number.NaN;
+    const cpuOf = (s: System) => {
+      const list = singleCpu.get(s) ?? [];
+      return { producer: median(list.map((x) => x.producerUs)), redis: median(list.map((x) => x.redisUs)) };
+    };
+    const us = (v: number) => (Number.isFinite(v) ? `${Math.round(v)} µs` : '?');
+    const singleWhy = (): string => {
+      const perCall = (s: System) => 1e6 / get(s, 'single');
+      const ours = cpuOf('Celeriac');
+      const bull = cpuOf('BullMQ');
+      const split = (wall: number, cpu: { producer: number; redis: number }) =>
+        `${us(wall)} a call: producer CPU ${us(cpu.producer)}, Redis CPU ${us(cpu.redis)}, waiting ${us(wall - cpu.producer - cpu.redis)}`;
+      return (
+        `each call is one awaited round trip for both; Celeriac ${split(perCall('Celeriac'), ours)}; ` +
+        `BullMQ ${split(perCall('BullMQ'), bull)}. "Producer, one \`enqueue\` at a time" in "Hot spots" splits the producer CPU (the socket write each call makes counts as "native")`
+      );
+    };
     for (const c of CASES) {
       const v = table.get(`Celeriac/${c}`);
       if (v != null) ctx.shared.set(`enqueue/${c}`, v);
@@ -210,7 +242,7 @@ export const enqueueScenario: Scenario = {
           get('Celeriac', 'single'),
           get('BullMQ', 'single'),
           1.5,
-          `each call is one awaited round trip for both (${(1e6 / get('Celeriac', 'single')).toFixed(0)} µs vs ${(1e6 / get('BullMQ', 'single')).toFixed(0)} µs per task), so the ratio is bounded by the work around it; see the single-enqueue profile in "Hot spots"`,
+          singleWhy(),
         ),
       ],
       notes: rec.notes,
