@@ -157,4 +157,8 @@ controlOptions(program.command('status').description('which workers answer (cele
 addScheduleCommands(program, run);
 addFlowCommands(program, run);
 
+// An empty variable counts as unset, as it always has.
+for (const option of program.options) {
+  if (option.envVar && process.env[option.envVar] === '') delete process.env[option.envVar];
+}
 program.parse();

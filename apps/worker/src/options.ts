@@ -135,10 +135,14 @@ export class HelpShown extends Error {}
 
 /**
  * Parses argv and the environment. Bad input is a ConfigError (CONFIG_INVALID) whose message is
- * commander's, naming the flag or the environment variable.
+ * commander's, naming the flag or the environment variable. An empty variable counts as unset.
  */
 export function parseWorkerOptions(argv: readonly string[] = process.argv): WorkerOptions {
   const program = workerCommand();
+  // An empty variable counts as unset (`docker run -e CELERIAC_TASKS=` clears it), as it always has.
+  for (const option of program.options) {
+    if (option.envVar && process.env[option.envVar] === '') delete process.env[option.envVar];
+  }
   try {
     program.parse(argv as string[]);
   } catch (error) {

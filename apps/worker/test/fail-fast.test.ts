@@ -7,6 +7,7 @@ import { built, type Exit, fatalLines, runToExit, startCommand } from './run-com
 const redis = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const up = await requireService('redis', redis);
 const worker = built('apps/worker/dist/main.js');
+const celeriac = built('apps/cli/dist/main.js');
 const tasks = built('internal/demo-tasks/dist/tasks.js');
 
 /** The one fatal line of a run that must stop at startup, never having said "ready". */
@@ -88,7 +89,7 @@ describe.skipIf(!up)('celeriac-worker fails fast at startup', { timeout: 120_000
     expectStartupFailure(exit, 'CONFIG_INVALID', new RegExp(`metrics.*${busyPort}.*in use`));
   });
 
-  for (const value of ['abc', '-3', '2.5', '']) {
+  for (const value of ['abc', '-3', '2.5', ' ']) {
     it(`CELERIAC_CONCURRENCY=${JSON.stringify(value)}, validated as --concurrency is`, async () => {
       const exit = await start(['--broker', redis], { CELERIAC_CONCURRENCY: value });
       expectStartupFailure(exit, 'CONFIG_INVALID', /CELERIAC_CONCURRENCY/);
@@ -128,6 +129,42 @@ describe.skipIf(!up)('celeriac-worker fails fast at startup', { timeout: 120_000
     } finally {
       running.child.kill('SIGTERM');
       expect(await running.exited()).toBe(0);
+    }
+  });
+});
+
+describe.skipIf(!up)('celeriac-worker --dead-letter-on-failure', { timeout: 120_000 }, () => {
+  it("moves a task that failed for good to its queue's dead letters, where dlq list shows it", async () => {
+    const queue = `dlof-${randomUUID().slice(0, 8)}`;
+    const env = { CELERIAC_BROKER_URL: redis };
+    const running = startCommand(
+      worker,
+      ['--tasks', tasks, '--queue', queue, '--dead-letter-on-failure'],
+      env,
+    );
+    try {
+      await running.waitFor('worker ready');
+      const sent = await runToExit(
+        celeriac,
+        ['enqueue', 'demo.fail', '{"message":"boom"}', '--queue', queue],
+        env,
+      );
+      expect(sent.code, sent.output).toBe(0);
+      const id = sent.output.trim();
+      await running.waitFor('task failed');
+      let listed = '';
+      for (let i = 0; i < 100 && !listed.includes(id); i++) {
+        listed = (await runToExit(celeriac, ['dlq', 'list', queue], env)).output;
+        if (!listed.includes(id)) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(listed).toContain(id);
+      expect(listed).toContain('boom');
+    } finally {
+      running.child.kill('SIGTERM');
+      expect(await running.exited()).toBe(0);
+      // Leave nothing behind on the shared server: the dead letter goes back to the queue, then away.
+      await runToExit(celeriac, ['dlq', 'redrive', queue], env);
+      await runToExit(celeriac, ['purge', queue], env);
     }
   });
 });
