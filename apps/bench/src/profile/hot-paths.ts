@@ -50,18 +50,26 @@ async function profileWorker(
       processes: 1,
       expected: count,
       timeoutMs: 120_000 + count * 5,
-      execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+      // One task at a time leaves the process mostly idle: sample 5× as often to see the rest.
+      execArgv: [
+        '--cpu-prof',
+        `--cpu-prof-dir=${dir}`,
+        ...(concurrency === 1 ? ['--cpu-prof-interval=200'] : []),
+      ],
     });
     if (r.count < count) throw new Error(`only ${r.count} of ${count} tasks completed`);
   } finally {
     await deleteKeys(ctx.redis, resultKeys(ids));
     await deleteMatching(ctx.redis, `*${queue}*`);
   }
-  const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile') && f.startsWith('CPU.'));
-  if (!file) throw new Error('the worker process wrote no CPU profile');
-  // Renamed so the next worker profile in the same folder is told apart.
+  // `CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`: the main thread's (0), not a worker thread's.
+  const written = (await readdir(dir)).filter((f) => f.startsWith('CPU.') && f.endsWith('.cpuprofile'));
+  const file = written.find((f) => f.split('.')[4] === '0');
+  if (!file) throw new Error('the worker process wrote no CPU profile of its main thread');
+  // Renamed so the next worker profile in the same folder is told apart; the threads' go.
   const kept = join(dir, `worker-${queue}.cpuprofile`);
   await rename(join(dir, file), kept);
+  await Promise.all(written.filter((f) => f !== file).map((f) => rm(join(dir, f), { force: true })));
   return summarizeProfile(kept, REPO_ROOT);
 }
 
