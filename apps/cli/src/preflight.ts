@@ -27,12 +27,13 @@ function bounded<T>(work: Promise<T>, what: string, timeoutMs: number): Promise<
 export interface PreflightOptions {
   /** The queue whose depth is read to prove the broker usable (one the caller uses anyway). */
   readonly queue: string;
-  /** How long each check may take before it counts as unreachable, in ms. @default 20000 */
+  /** How long each check may take before it counts as unreachable, in ms. @default 45000 */
   readonly timeoutMs?: number;
 }
 
 /** How long one check may take before it counts as unreachable. */
-const DEFAULT_TIMEOUT_MS = 20_000;
+// A backstop above the adapters' own connect bounds (RabbitMQ: 30 s), whose errors say more.
+const DEFAULT_TIMEOUT_MS = 45_000;
 
 /** One bounded round trip to the broker: the depth of a queue the caller uses anyway. */
 export async function checkBroker(

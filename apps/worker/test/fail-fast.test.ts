@@ -6,6 +6,8 @@ import { built, type Exit, fatalLines, runToExit, startCommand } from './run-com
 
 const redis = process.env.CELERIAC_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const up = await requireService('redis', redis);
+const amqp = process.env.CELERIAC_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const rabbitUp = await requireService('rabbitmq', amqp);
 const worker = built('apps/worker/dist/main.js');
 const celeriac = built('apps/cli/dist/main.js');
 const tasks = built('internal/demo-tasks/dist/tasks.js');
@@ -132,6 +134,32 @@ describe.skipIf(!up)('celeriac-worker fails fast at startup', { timeout: 120_000
     }
   });
 });
+
+describe.skipIf(!up || !rabbitUp)(
+  'celeriac-worker on RabbitMQ fails fast at startup',
+  { timeout: 120_000 },
+  () => {
+    it('a wrong password', async () => {
+      const url = new URL(amqp);
+      url.username = 'guest';
+      url.password = 'wrong';
+      const exit = await runToExit(worker, [
+        '--tasks',
+        tasks,
+        '--broker',
+        url.toString(),
+        '--backend',
+        redis,
+      ]);
+      expectStartupFailure(exit, 'CONFIG_INVALID', /rabbitmq.*ACCESS_REFUSED/);
+    });
+
+    it('a result backend database the server does not have', async () => {
+      const exit = await runToExit(worker, ['--tasks', tasks, '--broker', amqp, '--backend', `${redis}/99`]);
+      expectStartupFailure(exit, 'CONFIG_INVALID', /database 99/);
+    });
+  },
+);
 
 describe.skipIf(!up)('celeriac-worker --dead-letter-on-failure', { timeout: 120_000 }, () => {
   it("moves a task that failed for good to its queue's dead letters, where dlq list shows it", async () => {
