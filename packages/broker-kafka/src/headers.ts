@@ -57,8 +57,9 @@ export function withHeaders(
   return out;
 }
 
-/** Previous deliveries recorded in a record's headers (0 when absent or garbled). */
-export function headerDeliveryCount(headers: Readonly<Record<string, string>>): number {
-  const n = Number(headers[DELIVERY_COUNT_HEADER] ?? 0);
+/** Previous deliveries as the {@link DELIVERY_COUNT_HEADER} value says (0 when absent or garbled). */
+export function deliveryCountOf(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
   return Number.isInteger(n) && n > 0 ? n : 0;
 }

@@ -132,10 +132,14 @@ function decodeHeaderPerField(
   return decodeTaskMessage({ headers: decoded, properties, body, contentType: contentTypeOf(properties) });
 }
 
+/** What decoding reads of a record: its headers (one at a time when it can) and value. */
+export type RecordParts = Pick<TransportRecord, 'headers' | 'value'> &
+  Partial<Pick<TransportRecord, 'header'>>;
+
 /** The task message of a consumed record; throws when it is none. */
-function decodeRecordMessage(record: Pick<TransportRecord, 'headers' | 'value'>): TaskMessage {
+function decodeRecordMessage(record: RecordParts): TaskMessage {
   const text = record.value?.toString('utf8') ?? '';
-  const envelope = record.headers[ENVELOPE_HEADER];
+  const envelope = record.header ? record.header(ENVELOPE_HEADER) : record.headers[ENVELOPE_HEADER];
   if (envelope !== undefined) return decodeEnveloped(envelope, text);
   const legacy = decodeHeaderPerField(record.headers, text);
   if (legacy) return legacy;
@@ -152,7 +156,7 @@ function decodeRecordMessage(record: Pick<TransportRecord, 'headers' | 'value'>)
  * header-per-field layout, kombu's own Kafka envelope, or a bare protocol v1 body. Anything else is
  * a malformed message carrying the record as text.
  */
-export function decodeRecord(record: Pick<TransportRecord, 'headers' | 'value'>): DecodedMessage {
+export function decodeRecord(record: RecordParts): DecodedMessage {
   return decodeOrMalformed(record, decodeRecordMessage, rawText, 'record is not a task message');
 }
 

@@ -7,6 +7,7 @@ import { queueTopics, tierLabel } from '../src/naming.js';
 import { PartitionWindow } from '../src/partition-window.js';
 import { decodeRecord, encodeTaskRecord, rawText } from '../src/record-codec.js';
 import { parseMarker, RedeliveryMarker } from '../src/redelivery-marker.js';
+import { toRecord } from '../src/transport/kafkajs-group-consumer.js';
 import { createBroker, parseKafkaUrl } from '../src/url.js';
 
 // Pure logic, no broker: the pieces the Kafka-backed tests rely on.
@@ -186,6 +187,23 @@ describe('wire mapping', () => {
       value: Buffer.from('[[],{},null]'),
     });
     expect(pickled.kind).toBe('malformed');
+  });
+
+  it('reads one header of a fetched record as the decoded header set has it', () => {
+    const message = {
+      key: null,
+      value: Buffer.from('[]'),
+      timestamp: '0',
+      attributes: 0,
+      offset: '5',
+      headers: { a: Buffer.from('één'), twice: [Buffer.from('first'), Buffer.from('second')], s: 'plain' },
+    };
+    const fresh = toRecord('t', 0, message);
+    const viaHeader = ['a', 'twice', 's', 'missing', 'constructor'].map((name) => fresh.header(name));
+    expect(viaHeader).toEqual(['één', 'first', 'plain', undefined, undefined]);
+    const decoded = toRecord('t', 0, message);
+    expect(decoded.headers).toEqual({ a: 'één', twice: 'first', s: 'plain' });
+    expect(decoded.header('twice')).toBe('first');
   });
 
   it('keys by the ordering key when one is given', () => {

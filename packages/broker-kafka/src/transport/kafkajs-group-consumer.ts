@@ -15,15 +15,22 @@ const REBALANCE_ERRORS = new Set([
   'ILLEGAL_GENERATION',
 ]);
 
+type HeaderValue = NonNullable<KafkaMessage['headers']>[string];
+
+/** One Kafka header value as kafkajs hands it over, decoded to a string (a repeated key: its first). */
+function headerText(value: HeaderValue): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  if (first === undefined) return undefined;
+  return typeof first === 'string' ? first : first.toString('utf8');
+}
+
 /** Kafka header values as kafkajs hands them over, decoded to strings. */
 export function decodeHeaders(headers: KafkaMessage['headers']): Record<string, string> {
   const out: Record<string, string> = {};
   if (!headers) return out;
   for (const key in headers) {
-    const value = headers[key];
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first === undefined) continue;
-    out[key] = typeof first === 'string' ? first : first.toString('utf8');
+    const text = headerText(headers[key]);
+    if (text !== undefined) out[key] = text;
   }
   return out;
 }
@@ -60,6 +67,13 @@ class KafkajsRecord implements TransportRecord {
   get headers(): Readonly<Record<string, string>> {
     this.decodedHeaders ??= decodeHeaders(this.message.headers);
     return this.decodedHeaders;
+  }
+
+  header(name: string): string | undefined {
+    if (this.decodedHeaders) return this.decodedHeaders[name];
+    // Walking kafkajs's header object for every record costs more than reading the one header needed.
+    const headers = this.message.headers;
+    return headers && Object.hasOwn(headers, name) ? headerText(headers[name]) : undefined;
   }
 
   get timestamp(): number {

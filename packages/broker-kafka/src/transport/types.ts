@@ -19,6 +19,8 @@ export interface TransportRecord extends TopicPartition {
   readonly value: Buffer | null;
   /** Header values decoded as UTF-8; a repeated key keeps its first value. */
   readonly headers: Readonly<Record<string, string>>;
+  /** One header's value as in {@link headers}, without decoding the others (the per-record path). */
+  header(name: string): string | undefined;
   /** Milliseconds since the epoch (log-append time on topics configured for it). */
   readonly timestamp: number;
 }
