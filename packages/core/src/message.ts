@@ -110,11 +110,12 @@ function seconds(ms: number | null | undefined): number | null {
 }
 
 /**
- * The JSON of a call for its repr header, when it needs the careful path (kombu tags, or a value
- * JSON cannot carry). Informational only: a value JSON cannot carry (circular, a throwing `toJSON`)
- * gets a placeholder here, and the real encoder says why it cannot be sent.
+ * The JSON of a call for its repr header alone. Informational only: a value JSON cannot carry
+ * (circular, a throwing `toJSON`) gets a placeholder here, and the real encoder says why it cannot
+ * be sent.
  */
 function reprText(value: unknown): string {
+  if (Array.isArray(value) && value.length === 0 && !('toJSON' in value)) return '[]';
   try {
     return JSON.stringify(value) ?? '';
   } catch {
@@ -181,8 +182,10 @@ function buildTaskMessage(init: TaskMessageInit, remember: boolean): TaskMessage
       : init.embed
         ? { callbacks: null, errbacks: null, chain: null, chord: null, ...init.embed }
         : { callbacks: null, errbacks: null, chain: null, chord: null };
-  const argsText = callText(args);
-  const kwargsText = callText(kwargs);
+  // Remembered for the body, the reprs' JSON must be what the body encoder writes (plain JSON,
+  // checked for tags); a repr alone is `JSON.stringify`'s, without that walk.
+  const argsText = remember ? callText(args) : undefined;
+  const kwargsText = remember ? callText(kwargs) : undefined;
   const headers: TaskHeaders = {
     lang: 'js',
     task: init.task,
