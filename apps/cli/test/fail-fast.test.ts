@@ -34,6 +34,16 @@ describe.skipIf(!up)('celeriac fails with one line on a bad configuration', () =
     expectOneLineFailure(exit, 'CONFIG_INVALID', /database 99/);
   });
 
+  for (const command of [
+    ['inspect', 'ping'],
+    ['events', '--count', '1'],
+  ]) {
+    it(`a broker database the server does not have, for ${command[0]} (its own connections)`, async () => {
+      const exit = await runCeleriac(['--broker', `${redis}/99`, ...command]);
+      expectOneLineFailure(exit, 'CONFIG_INVALID', /database 99/);
+    });
+  }
+
   it('a broker database from CELERIAC_BROKER_URL, read as the flag is', async () => {
     const exit = await runCeleriac(['--backend', redis, 'depth', 'q'], {
       CELERIAC_BROKER_URL: `${redis}/99`,
