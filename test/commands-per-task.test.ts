@@ -46,17 +46,17 @@ interface Drain {
 }
 
 /**
- * Drains TASKS tasks through one worker at concurrency 1, broker on `brokerPort` and result backend
+ * Drains TASKS tasks through one worker (concurrency 1 unless told), broker on `brokerPort` and result backend
  * on `backendPort`; what the servers ran, per task.
  */
-async function drain(brokerPort: number, backendPort: number): Promise<Drain> {
+async function drain(brokerPort: number, backendPort: number, concurrency = 1): Promise<Drain> {
   const { createBroker } = await import('@celeriac/broker-redis');
   const { createResultBackend } = await import('@celeriac/backend-redis');
   const queue = uniqueName('cpt');
   const broker = createBroker(`redis://127.0.0.1:${brokerPort}`);
   const backend = createResultBackend(`redis://127.0.0.1:${backendPort}`);
   const producer = createClient({ broker, backend });
-  const worker = createWorker({ broker, backend, tasks: demoTasks, queues: [queue], concurrency: 1 });
+  const worker = createWorker({ broker, backend, tasks: demoTasks, queues: [queue], concurrency });
   const handles = await producer.enqueueMany(
     add,
     Array.from({ length: TASKS }, (_, i) => ({ x: i, y: 1 })),
@@ -112,5 +112,11 @@ describe('Redis round trips per task in a drain at concurrency 1', () => {
     const d = await drain(first, second);
     console.log(`[measure] separate servers: ${describeDrain(d)}`);
     expect(d.scriptsPerTask).toBeLessThanOrEqual(2.5);
+  }, 120_000);
+
+  it('batches the carried stores at concurrency 100: well under one script call per task', async () => {
+    const d = await drain(first, first, 100);
+    console.log(`[measure] co-located, concurrency 100: ${describeDrain(d)}`);
+    expect(d.scriptsPerTask).toBeLessThan(1);
   }, 120_000);
 });
