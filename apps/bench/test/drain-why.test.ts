@@ -22,7 +22,7 @@ describe('why a worker ratio was missed', () => {
     expect(text).toContain('Celeriac sent 9.0 Redis commands per task vs BullMQ');
     expect(text).toContain('one task at a time takes 500 µs (BullMQ 400 µs)');
     expect(text).toContain('busy for 350 µs (BullMQ 240 µs)');
-    expect(text).toContain('"Worker process (Redis, concurrency 1, results stored)"');
+    expect(text).toContain('"Worker process (Redis, concurrency 1, results stored)" (the same path');
     expect(caseLabel(c)).toBe('c=1, 1 process, results not kept');
   });
 

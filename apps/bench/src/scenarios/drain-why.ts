@@ -15,7 +15,10 @@ export function caseLabel(c: DrainCase): string {
 
 /** The section of "Hot spots" that profiles a worker in this case's shape. */
 export function profileFor(c: DrainCase): string {
-  if (c.concurrency === 1) return '"Worker process (Redis, concurrency 1, results stored)"';
+  if (c.concurrency === 1)
+    return c.results === 'kept'
+      ? '"Worker process (Redis, concurrency 1, results stored)"'
+      : '"Worker process (Redis, concurrency 1, results stored)" (the same path, plus storing each result)';
   return c.results === 'kept'
     ? '"Worker process (Redis, concurrency 100, results stored)"'
     : '"Worker process (Redis, concurrency 100, results not kept)"';
