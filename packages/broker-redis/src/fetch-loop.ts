@@ -62,6 +62,8 @@ export class FetchLoop {
   needsReconcile = false;
   readonly heldKey: string;
   private blocking: RedisClient | undefined;
+  /** The blocking connection's `CLIENT ID` (single server), re-read after every reconnect. */
+  private blockingId: number | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
 
@@ -195,19 +197,47 @@ export class FetchLoop {
     this.needsReconcile = false;
   }
 
+  private blockingClient(): RedisClient {
+    if (this.blocking) return this.blocking;
+    const client = this.owner.host.openBlockingClient(`consumer:${this.owner.id}`);
+    // A reconnect is a new connection with a new id.
+    client.on('ready', () => {
+      this.blockingId = undefined;
+    });
+    this.blocking = client;
+    return client;
+  }
+
+  /** A timer that ends the blocking wait as timed out (`CLIENT UNBLOCK … TIMEOUT`) after `ms`. */
+  private async unblockAt(blocking: RedisClient, ms: number): Promise<NodeJS.Timeout> {
+    this.blockingId ??= Number(await blocking.call('CLIENT', 'ID'));
+    const id = this.blockingId;
+    const { client } = this.owner.host;
+    return setTimeout(() => {
+      // Not blocked any more (woken meanwhile): UNBLOCK answers 0 and does nothing.
+      client.call('CLIENT', 'UNBLOCK', id, 'TIMEOUT').catch(() => {});
+    }, ms);
+  }
+
   private async waitForWork(nextDueMs: number): Promise<void> {
     const { owner } = this;
     const fallback = owner.host.settings.pollFallbackMs;
     const ms = nextDueMs > 0 ? Math.min(fallback, nextDueMs + 2) : fallback;
-    this.blocking ??= owner.host.openBlockingClient(`consumer:${owner.id}`);
+    const blocking = this.blockingClient();
     const keys = this.queues.map((q) => wakeKey(this.keyspace.cluster, q));
+    let due: NodeJS.Timeout | undefined;
     try {
-      const woke = (await this.blocking.call('BLPOP', ...keys, (Math.max(ms, 10) / 1000).toFixed(3))) as
+      // Redis checks blocking timeouts on its cron (every 100 ms at the default hz), so a delayed
+      // message due soon would come up to that late: a timer of ours unblocks the wait on time.
+      if (nextDueMs > 0 && ms < fallback && !this.keyspace.cluster) due = await this.unblockAt(blocking, ms);
+      const woke = (await blocking.call('BLPOP', ...keys, (Math.max(ms, 10) / 1000).toFixed(3))) as
         | [string, string]
         | null;
+      clearTimeout(due);
       // A token this consumer cannot use (paused, closing) goes back for another consumer.
       if (woke && !owner.fetching) await owner.host.client.lpush(woke[0], woke[1]);
     } catch (error) {
+      clearTimeout(due);
       if (this.stopped) return;
       owner.report(error, 'waiting for messages');
       await sleep(250);
