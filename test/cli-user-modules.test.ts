@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +57,11 @@ beforeAll(() => {
   mkdirSync(copy, { recursive: true });
   cpSync(join(core, 'package.json'), join(copy, 'package.json'));
   cpSync(join(core, 'dist'), join(copy, 'dist'), { recursive: true });
-  for (const dep of ['croner', '@standard-schema/spec']) {
+  // The copy needs core's own dependencies next to it, as an install would put them.
+  const manifest = JSON.parse(readFileSync(join(core, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  for (const dep of Object.keys(manifest.dependencies ?? {})) {
     const target = join(project, 'node_modules', dep);
     mkdirSync(dirname(target), { recursive: true });
     symlinkSync(realpathSync(join(core, 'node_modules', dep)), target);
