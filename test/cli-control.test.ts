@@ -47,6 +47,10 @@ describe.each(brokers.map((b, i) => ({ ...b, up: available[i] && redisUp })))(
           expect(grown.stdout.trim()).toBe(`-> ${node}: OK pool will grow`);
           expect((await cli(['inspect', 'stats'])).stdout).toMatch(/concurrency\s+5/);
 
+          // No thread tasks here: the worker answers as Celery's does, with nothing to restart.
+          const restarted = await cli(['control', 'pool_restart']);
+          expect(restarted.stdout.trim()).toBe(`-> ${node}: OK reload started`);
+
           const enqueued = await runCli(
             cliPath('cli'),
             ['enqueue', 'demo.sleep', '{"ms":30000}', '--queue', queue],

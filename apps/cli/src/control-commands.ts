@@ -209,6 +209,7 @@ export const CONTROL_COMMANDS: Readonly<Record<string, string>> = {
   time_limit: 'time_limit <task> <soft seconds> [hard seconds]',
   pool_grow: 'pool_grow [n]',
   pool_shrink: 'pool_shrink [n]',
+  pool_restart: 'pool_restart',
   autoscale: 'autoscale <max> <min>',
   add_consumer: 'add_consumer <queue>',
   cancel_consumer: 'cancel_consumer <queue>',
@@ -262,6 +263,9 @@ export async function controlCommand(
         break;
       case 'pool_shrink':
         replies = await control.poolShrink(args[0] === undefined ? 1 : number(args[0], 'n'), o);
+        break;
+      case 'pool_restart':
+        replies = await control.poolRestart(o);
         break;
       case 'autoscale':
         need(args, 2, usage);
