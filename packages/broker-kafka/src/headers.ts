@@ -1,3 +1,5 @@
+import type { TransportRecord } from './transport/types.js';
+
 /**
  * Kafka header names the adapter adds next to the Celery headers. Celery header names are
  * identifiers without dots, so the `celeriac.` prefix cannot collide with them.
@@ -62,4 +64,12 @@ export function deliveryCountOf(value: string | undefined): number {
   if (value === undefined) return 0;
   const n = Number(value);
   return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+/** One header of a record, through its single-header accessor when the transport offers one. */
+export function headerOf(
+  record: Pick<TransportRecord, 'headers' | 'header'>,
+  name: string,
+): string | undefined {
+  return record.header ? record.header(name) : record.headers[name];
 }

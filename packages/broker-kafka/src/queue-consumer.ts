@@ -4,7 +4,7 @@ import { type CommitPlan, Committer } from './committer.js';
 import type { Credits } from './credits.js';
 import { createKafkaDelivery, KafkaSettler, type SettlementHost } from './delivery.js';
 import { toCeleriacError } from './errors.js';
-import { DELIVERY_COUNT_HEADER, deliveryCountOf } from './headers.js';
+import { DELIVERY_COUNT_HEADER, deliveryCountOf, headerOf } from './headers.js';
 import type { QueueTopics } from './naming.js';
 import type { ResolvedKafkaOptions } from './options.js';
 import { produceInChunks } from './produce-chunks.js';
@@ -249,7 +249,7 @@ export class QueueConsumer implements GroupHandlers, SettlementHost {
     this.deps.credits.take();
     part.window.add(record.offset);
     this.inFlight++;
-    const deliveryCount = deliveryCountOf(record.header(DELIVERY_COUNT_HEADER)) + prior + 1;
+    const deliveryCount = deliveryCountOf(headerOf(record, DELIVERY_COUNT_HEADER)) + prior + 1;
     const delivery = createKafkaDelivery(
       this.deps.topics.queue,
       decodeRecord(record),

@@ -8,7 +8,7 @@ import {
   type OutgoingMessage,
 } from '@celeriac/core/adapter';
 import { encodeEnvelope, expandHeaders } from './envelope.js';
-import { ENVELOPE_HEADER, PROPERTIES_HEADER, splitHeaders } from './headers.js';
+import { ENVELOPE_HEADER, headerOf, PROPERTIES_HEADER, splitHeaders } from './headers.js';
 import type { ProduceRecord, TransportRecord } from './transport/types.js';
 
 /**
@@ -133,13 +133,12 @@ function decodeHeaderPerField(
 }
 
 /** What decoding reads of a record: its headers (one at a time when it can) and value. */
-export type RecordParts = Pick<TransportRecord, 'headers' | 'value'> &
-  Partial<Pick<TransportRecord, 'header'>>;
+export type RecordParts = Pick<TransportRecord, 'headers' | 'value' | 'header'>;
 
 /** The task message of a consumed record; throws when it is none. */
 function decodeRecordMessage(record: RecordParts): TaskMessage {
   const text = record.value?.toString('utf8') ?? '';
-  const envelope = record.header ? record.header(ENVELOPE_HEADER) : record.headers[ENVELOPE_HEADER];
+  const envelope = headerOf(record, ENVELOPE_HEADER);
   if (envelope !== undefined) return decodeEnveloped(envelope, text);
   const legacy = decodeHeaderPerField(record.headers, text);
   if (legacy) return legacy;

@@ -19,8 +19,12 @@ export interface TransportRecord extends TopicPartition {
   readonly value: Buffer | null;
   /** Header values decoded as UTF-8; a repeated key keeps its first value. */
   readonly headers: Readonly<Record<string, string>>;
-  /** One header's value as in {@link headers}, without decoding the others (the per-record path). */
-  header(name: string): string | undefined;
+  /**
+   * One header's value as in {@link headers}, without decoding the others. Optional: the adapter
+   * reads {@link headers} when a transport leaves it out; kafkajs's records have it, because the
+   * per-record path needs only two headers.
+   */
+  header?(name: string): string | undefined;
   /** Milliseconds since the epoch (log-append time on topics configured for it). */
   readonly timestamp: number;
 }
