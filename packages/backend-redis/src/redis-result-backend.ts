@@ -7,7 +7,6 @@ import {
   type ChordPart,
   type RevokedEntry,
   type RevokeStore,
-  redisTarget,
   type ScheduleSpec,
   type StoredSchedule,
   type StoreOptions,
@@ -24,6 +23,7 @@ import {
 import type { ScheduleLock } from '@celeriac/core/producer';
 import { Redis, type RedisOptions } from 'ioredis';
 import { redisBackendCapabilities } from './capabilities.js';
+import { carriedStore, carriedTargetOf } from './carried-store.js';
 import { ChordStore } from './chord-store.js';
 import { checkConnection } from './connection-check.js';
 import { toCeleriacError } from './errors.js';
@@ -34,7 +34,7 @@ import { decodeMeta, encodeMeta } from './meta-codec.js';
 import { type RedisResultBackendOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { RedisRevokeStore, revokeKeys } from './revoke-store.js';
 import { RedisScheduleStore, scheduleKeys } from './schedule-store.js';
-import { CARRIED_STORE_LUA, type StoreScriptClient, withStoreScript } from './store-script.js';
+import { type StoreScriptClient, withStoreScript } from './store-script.js';
 import { type WaitDiagnostics, WaitHub } from './wait-hub.js';
 import { RedisWorkflowStore, workflowKeyOf } from './workflow-store.js';
 
@@ -67,19 +67,6 @@ function openClient(options: RedisOptions, name: string): Redis {
   // Failures surface on the commands that hit them; an unhandled 'error' event would only log.
   client.on('error', () => {});
   return client;
-}
-
-/** The target of a single server; Sentinel (the primary may move) offers none. */
-function carriedTargetOf(options: RedisOptions): string | undefined {
-  if (options.sentinels?.length) return undefined;
-  return redisTarget({
-    tls: options.tls !== undefined,
-    host: options.host,
-    port: options.port,
-    path: options.path ?? undefined,
-    db: options.db,
-    username: options.username,
-  });
 }
 
 async function closeClient(client: Redis): Promise<void> {
@@ -224,14 +211,8 @@ export class RedisResultBackend
   carriedStore(meta: ResultMeta, options: StoreOptions = {}): CarriedStore | undefined {
     this.assertOpen();
     if (this.target === undefined) return undefined;
-    const ttlMs = options.ttlMs ?? this.options.ttlMs;
-    return {
-      target: this.target,
-      script: CARRIED_STORE_LUA,
-      keys: [this.keys.task(meta.task_id)],
-      args: [encodeMeta(meta), Math.max(0, Math.ceil(ttlMs))],
-      done: this.carriedDone,
-    };
+    const ttlMs = Math.max(0, Math.ceil(options.ttlMs ?? this.options.ttlMs));
+    return carriedStore(this.target, this.keys.task(meta.task_id), encodeMeta(meta), ttlMs, this.carriedDone);
   }
 
   private readonly carriedDone = (reply: unknown): void => {

@@ -9,15 +9,9 @@ import { type ConsumerHost, type FetchedMessage, FetchLoop, type LoopOwner } fro
 import { HeartbeatThread } from './heartbeat-thread.js';
 import { keyspaceFor } from './keys.js';
 import { runScript } from './scripts.js';
+import { SlotHandoff } from './slot-handoff.js';
 
 type State = 'running' | 'closing' | 'closed' | 'crashed';
-
-/**
- * How long a handled delivery keeps its slot waiting for its ack: an ack that comes sooner fetches
- * the replacement in its own script call (one round trip per task, not two); a slower one (a slow
- * backend, a chord join) lets the fetch loop take the slot, so the next task is not held up.
- */
-const HANDOFF_MS = 5;
 
 /**
  * The delivery limit of the fetch script. Where the consumer's owner enforces its own limit (the
@@ -58,8 +52,7 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery>
   /** Renews the heartbeat while the event loop is busy (see `loopStallLimitMs`). */
   private heartbeatThread: HeartbeatThread | undefined;
   /** Handled deliveries whose slot goes to the fetch loop unless their ack comes first. */
-  private handingOff = new Set<HeldDelivery>();
-  private handoffTimer: NodeJS.Timeout | undefined;
+  private readonly handingOff = new SlotHandoff<HeldDelivery>((held) => this.giveSlot(held));
 
   constructor(
     readonly host: ConsumerHost,
@@ -152,8 +145,6 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery>
   private stopTimers(): void {
     for (const t of this.timers.splice(0)) clearInterval(t);
     this.heartbeatThread?.stop();
-    clearTimeout(this.handoffTimer);
-    this.handoffTimer = undefined;
     this.handingOff.clear();
   }
 
@@ -241,15 +232,6 @@ export class RedisConsumer implements Consumer, LoopOwner, Settler<HeldDelivery>
       return;
     }
     this.handingOff.add(held);
-    this.handoffTimer ??= setTimeout(() => this.handOff(), HANDOFF_MS);
-  }
-
-  /** The handled deliveries still unacked give their slots to the fetch loop. */
-  private handOff(): void {
-    this.handoffTimer = undefined;
-    const due = [...this.handingOff];
-    this.handingOff.clear();
-    for (const held of due) this.giveSlot(held);
   }
 
   private giveSlot(held: HeldDelivery): void {
