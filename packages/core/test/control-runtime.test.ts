@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineTask } from '../src/contract.js';
 import { MemoryResultBackend } from '../src/memory/memory-backend.js';
@@ -152,11 +152,15 @@ describe('enable_events, disable_events and heartbeat', () => {
     expect(await control.enableEvents()).toEqual({ 'rt@unit': { ok: 'task events already enabled' } });
     expect(sender.taskEvents).toBe(true);
     await (await client.enqueue(add, { x: 1, y: 2 })).result({ timeoutMs: 2000 });
-    expect(types('task-')).toEqual(['task-received', 'task-started', 'task-succeeded']);
+    // The result is visible once stored; the worker's own bookkeeping and events follow its ack.
+    await vi.waitFor(() =>
+      expect(types('task-')).toEqual(['task-received', 'task-started', 'task-succeeded']),
+    );
 
     expect(await control.disableEvents()).toEqual({ 'rt@unit': { ok: 'task events disabled' } });
     expect(await control.disableEvents()).toEqual({ 'rt@unit': { ok: 'task events already disabled' } });
     await (await client.enqueue(add, { x: 1, y: 3 })).result({ timeoutMs: 2000 });
+    await vi.waitFor(() => expect(worker.stats().succeeded).toBe(3));
     expect(types('task-')).toHaveLength(3);
   });
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineTask } from '../src/contract.js';
 import { NonRetriableError, RemoteTaskError, RetryAfterError } from '../src/errors.js';
@@ -119,7 +119,8 @@ describe('worker execute interceptors', () => {
     expect(calls).toBe(0);
     expect(await (await client.enqueue(add, { x: 1, y: 1 })).result({ timeoutMs: 5_000 })).toBe(2);
     expect(calls).toBe(1);
-    expect(worker.stats()).toMatchObject({ failed: 1, retried: 0, succeeded: 1 });
+    // The result is visible once stored; the worker counts the task after its ack.
+    await vi.waitFor(() => expect(worker.stats()).toMatchObject({ failed: 1, retried: 0, succeeded: 1 }));
   });
 
   it('see a retry request as a thrown error, and the retry happens', async () => {
