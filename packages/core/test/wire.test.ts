@@ -48,6 +48,23 @@ describe('decodeTaskMessage', () => {
     expect(m.body).toEqual([[1], { k: 'v' }, null]);
   });
 
+  it('fills sparse headers into one fixed layout: known headers first, any other header after', () => {
+    const sparse = JSON.parse(
+      '{"x-trace":"t1","task":"tasks.echo","retries":"3","id":"e76c","__proto__":{"polluted":true}}',
+    );
+    const m = decodeTaskMessage({ headers: sparse, body: '[[], {}, null]' });
+    const full = decodeTaskMessage({ headers: verifiedHeaders, body: '[[], {}, null]' });
+    // The same key order whichever fields the wire carried, so every message's headers share a shape.
+    expect(Object.keys(m.headers)).toEqual([...Object.keys(full.headers), 'x-trace', '__proto__']);
+    expect(Object.keys(full.headers)).toEqual(Object.keys(verifiedHeaders));
+    expect(m.headers).toMatchObject({ lang: 'py', retries: 0, root_id: 'e76c', stamps: {} });
+    expect(m.headers['x-trace']).toBe('t1');
+    // A `__proto__` key from JSON stays a plain key: the headers' prototype is untouched.
+    expect(Object.getPrototypeOf(m.headers)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(m.headers, '__proto__')?.value).toEqual({ polluted: true });
+    expect((m.headers as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('converts a protocol v1 body', () => {
     const m = decodeTaskMessage({
       headers: {},
