@@ -21,10 +21,11 @@ import {
   type WorkflowTransition,
 } from '@celeriac/core/adapter';
 import type { ScheduleLock } from '@celeriac/core/producer';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { redisBackendCapabilities } from './capabilities.js';
 import { carriedStore, carriedTargetOf } from './carried-store.js';
 import { ChordStore } from './chord-store.js';
+import { closeClient, itemReplyError, openClient } from './clients.js';
 import { checkConnection } from './connection-check.js';
 import { toCeleriacError } from './errors.js';
 import { withFlowScripts } from './flow-scripts.js';
@@ -54,25 +55,6 @@ export interface RedisBackendDiagnostics extends WaitDiagnostics {
 }
 
 const MGET_CHUNK = 1000;
-
-/** One item's failure inside a batch script, shaped as the reply error it stands for. */
-function itemReplyError(text: string | undefined): Error {
-  const error = new Error(text ?? 'no reply for this item');
-  error.name = 'ReplyError';
-  return error;
-}
-
-function openClient(options: RedisOptions, name: string): Redis {
-  const client = new Redis({ ...options, connectionName: name });
-  // Failures surface on the commands that hit them; an unhandled 'error' event would only log.
-  client.on('error', () => {});
-  return client;
-}
-
-async function closeClient(client: Redis): Promise<void> {
-  if (client.status === 'end') return;
-  await client.quit().catch(() => client.disconnect());
-}
 
 /**
  * A Celery-compatible result backend on Redis (ioredis).

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { BrokerError, type CeleriacError, ConfigError, type DeadLetterReason } from '@celeriac/core';
+import { BrokerError, type CeleriacError, type DeadLetterReason } from '@celeriac/core';
 import type { CarriedStore, ConsumeOptions, Consumer, Settler } from '@celeriac/core/adapter';
 import { AckBatcher } from './ack-batcher.js';
 import { buildDelivery, type HeldDelivery } from './delivery.js';
+import { deliveryLimit } from './delivery-limit.js';
 import { toCeleriacError } from './errors.js';
 import { type ConsumerHost, type FetchedMessage, FetchLoop, type LoopOwner } from './fetch-loop.js';
 import { HeartbeatThread } from './heartbeat-thread.js';
@@ -12,19 +13,6 @@ import { runScript } from './scripts.js';
 import { SlotHandoff } from './slot-handoff.js';
 
 type State = 'running' | 'closing' | 'closed' | 'crashed';
-
-/**
- * The delivery limit of the fetch script. Where the consumer's owner enforces its own limit (the
- * worker stores a FAILURE before dead-lettering), the broker's stays a crash-loop backstop well
- * above it, so the owner sees the delivery over its limit first.
- */
-export function deliveryLimit(brokerLimit: number, ownerLimit: number | undefined): number {
-  if (ownerLimit === undefined) return brokerLimit;
-  if (!Number.isInteger(ownerLimit) || ownerLimit < 1) {
-    throw new ConfigError(`redis broker: maxDeliveries must be a positive integer, got ${ownerLimit}`);
-  }
-  return Math.max(brokerLimit, ownerLimit * 2, ownerLimit + 10);
-}
 
 /**
  * A consumer: fetch loops (one per keyspace), a heartbeat that keeps its deliveries its own, a

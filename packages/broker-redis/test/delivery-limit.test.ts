@@ -3,7 +3,7 @@ import { createTaskMessage, type Delivery } from '@celeriac/core/adapter';
 import { requireService } from '@celeriac/test-services';
 import { uniqueName, waitFor } from '@celeriac/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deliveryLimit } from '../src/consumer.js';
+import { deliveryLimit } from '../src/delivery-limit.js';
 import { brokerPool, redisUrl } from './helpers.js';
 
 const up = await requireService('redis', redisUrl);
