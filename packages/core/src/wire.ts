@@ -84,15 +84,39 @@ function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
 
+/**
+ * The embed with each link checked. Its four keys are written first, in one literal, so every
+ * embed shares one object shape whichever keys the wire left out (as for the headers, below); any
+ * other key (a v1 body's fields) is copied after them.
+ */
 function normaliseEmbed(v: unknown): TaskEmbed | null {
   if (!isObject(v)) return null;
-  return {
-    ...v,
+  const out: TaskEmbed = {
     callbacks: Array.isArray(v.callbacks) ? (v.callbacks as TaskEmbed['callbacks']) : null,
     errbacks: Array.isArray(v.errbacks) ? (v.errbacks as TaskEmbed['errbacks']) : null,
     chain: Array.isArray(v.chain) ? (v.chain as TaskEmbed['chain']) : null,
     chord: isObject(v.chord) ? (v.chord as unknown as TaskEmbed['chord']) : null,
   };
+  copyExtras(out, v, EMBED_KEY_SET);
+  return out;
+}
+
+const EMBED_KEY_SET = new Set(EMBED_KEYS);
+
+/** Copies `from`'s own keys that are not in `known` onto `to`, as spreading `from` first kept them. */
+function copyExtras(to: object, from: Record<string, unknown>, known: ReadonlySet<string>): void {
+  for (const key in from) {
+    if (known.has(key) || !Object.hasOwn(from, key)) continue;
+    // Defined, not assigned: a `__proto__` key from JSON stays a plain key.
+    if (key === '__proto__')
+      Object.defineProperty(to, key, {
+        value: from[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else (to as Record<string, unknown>)[key] = from[key];
+  }
 }
 
 /** The headers {@link fillHeaders} always writes; any other key a message carries is copied after them. */
@@ -151,18 +175,7 @@ function fillHeaders(h: Record<string, unknown>, task: string, id: string): Task
     stamped_headers: Array.isArray(h.stamped_headers) ? (h.stamped_headers as string[]) : null,
     stamps: isObject(h.stamps) ? h.stamps : {},
   };
-  for (const key in h) {
-    if (KNOWN_HEADERS.has(key) || !Object.hasOwn(h, key)) continue;
-    // Defined, not assigned: a `__proto__` key from JSON stays a plain key, as spreading kept it.
-    if (key === '__proto__')
-      Object.defineProperty(out, key, {
-        value: h[key],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    else out[key] = h[key];
-  }
+  copyExtras(out, h, KNOWN_HEADERS);
   return out;
 }
 

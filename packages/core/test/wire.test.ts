@@ -65,6 +65,15 @@ describe('decodeTaskMessage', () => {
     expect((m.headers as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('fills a partial embed into one fixed layout, links checked, any other key after', () => {
+    const m = decodeTaskMessage({
+      headers: { task: 't', id: 'i' },
+      body: '[[], {}, {"x-note": 1, "errbacks": [], "chord": "not a signature"}]',
+    });
+    expect(m.body[2]).toEqual({ callbacks: null, errbacks: [], chain: null, chord: null, 'x-note': 1 });
+    expect(Object.keys(m.body[2] ?? {})).toEqual(['callbacks', 'errbacks', 'chain', 'chord', 'x-note']);
+  });
+
   it('converts a protocol v1 body', () => {
     const m = decodeTaskMessage({
       headers: {},
