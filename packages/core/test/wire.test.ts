@@ -139,6 +139,22 @@ describe('createTaskMessage', () => {
   });
 });
 
+describe('createTaskMessage with extra headers', () => {
+  it('keeps them first, as plain keys, under the standard ones, message after message', () => {
+    const extra = () => JSON.parse('{"x-trace":"t1","retries":7,"__proto__":{"polluted":true}}');
+    const [a, b] = [
+      createTaskMessage({ task: 't', headers: extra() }),
+      createTaskMessage({ task: 't', headers: extra() }),
+    ];
+    const standard = Object.keys(createTaskMessage({ task: 't' }).headers).filter((k) => k !== 'retries');
+    expect(Object.keys(a.headers)).toEqual(['x-trace', 'retries', '__proto__', ...standard]);
+    expect(Object.keys(b.headers)).toEqual(Object.keys(a.headers));
+    expect(a.headers.retries).toBe(0);
+    expect(Object.getPrototypeOf(a.headers)).toBe(Object.prototype);
+    expect((a.headers as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
 describe('encodeBody', () => {
   it('writes a kwargs-only call as the whole body would be written, kombu tags included', async () => {
     const { encodeJson } = await import('../src/json-codec.js');
