@@ -1,30 +1,19 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { ResultBackend } from '@celeriac/core';
 import { createClient } from '@celeriac/core/producer';
 import { createWorker } from '@celeriac/core/worker';
 import { add } from '@celeriac/demo-tasks';
 import { demoTasks } from '@celeriac/demo-tasks/tasks';
-import { freePort, type OwnRedisServer, startRedisServer } from '@celeriac/test-services';
+import {
+  redisCli as cli,
+  commandCounts,
+  freePort,
+  type OwnRedisServer,
+  startRedisServer,
+} from '@celeriac/test-services';
 import { sleep, uniqueName } from '@celeriac/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const TASKS = 400;
-
-const exec = promisify(execFile);
-
-/** Runs redis-cli against the test's own server. */
-async function cli(port: number, ...args: string[]): Promise<string> {
-  return (await exec('redis-cli', ['-p', String(port), ...args])).stdout;
-}
-
-/** Calls per command since the last `CONFIG RESETSTAT`, from `INFO commandstats`. */
-async function commandCounts(port: number): Promise<Record<string, number>> {
-  const info = await cli(port, 'INFO', 'commandstats');
-  const counts: Record<string, number> = {};
-  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) counts[m[1] as string] = Number(m[2]);
-  return counts;
-}
 
 /** The same backend without its revoke store: workers then read each task's state before running it. */
 function withoutRevokeStore(backend: ResultBackend): ResultBackend {
