@@ -84,34 +84,3 @@ export function encodeEnvelope(
   }
   return encodeJson({ headers: sparseHeaders, properties: sparseProperties });
 }
-
-/**
- * Headers read from an envelope with every Celery header present again (absent ones at their
- * default) and any other header kept. Decoding fills defaults too, but an object that already
- * has every header in the usual order is far cheaper for it to copy than one it must grow.
- */
-export function expandHeaders(h: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    lang: h.lang,
-    task: h.task,
-    id: h.id,
-    shadow: h.shadow ?? null,
-    eta: h.eta ?? null,
-    expires: h.expires ?? null,
-    group: h.group ?? null,
-    group_index: h.group_index ?? null,
-    retries: h.retries ?? 0,
-    timelimit: h.timelimit ?? [null, null],
-    root_id: h.root_id ?? h.id,
-    parent_id: h.parent_id ?? null,
-    argsrepr: h.argsrepr ?? '',
-    kwargsrepr: h.kwargsrepr ?? '',
-    origin: h.origin ?? '',
-    ignore_result: h.ignore_result ?? false,
-    replaced_task_nesting: h.replaced_task_nesting ?? 0,
-    stamped_headers: h.stamped_headers ?? null,
-    stamps: h.stamps ?? {},
-  };
-  for (const name in h) if (!(name in out)) out[name] = h[name];
-  return out;
-}

@@ -7,7 +7,7 @@ import {
   encodeBody,
   type OutgoingMessage,
 } from '@celeriac/core/adapter';
-import { encodeEnvelope, expandHeaders } from './envelope.js';
+import { encodeEnvelope } from './envelope.js';
 import { ENVELOPE_HEADER, headerOf, PROPERTIES_HEADER, splitHeaders } from './headers.js';
 import type { ProduceRecord, TransportRecord } from './transport/types.js';
 
@@ -111,7 +111,8 @@ function decodeEnveloped(envelope: string, body: string): TaskMessage {
   if (!isObject(parsed)) throw new DecodeError(`the ${ENVELOPE_HEADER} header is not a JSON object`);
   const properties = isObject(parsed.properties) ? parsed.properties : undefined;
   return decodeTaskMessage({
-    headers: isObject(parsed.headers) ? expandHeaders(parsed.headers) : parsed.headers,
+    // Absent headers hold their protocol default: decoding fills them in, in one fixed layout.
+    headers: parsed.headers,
     properties,
     body,
     contentType: contentTypeOf(properties),
