@@ -7,6 +7,7 @@ import {
   type ChordPart,
   type RevokedEntry,
   type RevokeStore,
+  redisTarget,
   type ScheduleSpec,
   type StoredSchedule,
   type StoreOptions,
@@ -23,7 +24,7 @@ import {
 import type { ScheduleLock } from '@celeriac/core/producer';
 import type { Redis } from 'ioredis';
 import { redisBackendCapabilities } from './capabilities.js';
-import { carriedStore, carriedTargetOf } from './carried-store.js';
+import { carriedStore } from './carried-store.js';
 import { ChordStore } from './chord-store.js';
 import { closeClient, itemReplyError, openClient } from './clients.js';
 import { checkConnection } from './connection-check.js';
@@ -107,7 +108,8 @@ export class RedisResultBackend
     const { connectionName } = this.options;
     this.keys = keySpace(this.options.globalKeyPrefix);
     this.primary = withStoreScript(openClient(this.options.primary, connectionName));
-    this.target = carriedTargetOf(this.options.primary);
+    // The server a broker must settle on to carry our stores; Sentinel (the primary may move) has none.
+    this.target = redisTarget(this.options.primary);
     this.reader = this.options.replica
       ? openClient(this.options.replica, `${connectionName}:read`)
       : this.primary;

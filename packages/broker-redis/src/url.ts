@@ -147,15 +147,5 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
  * (Cluster spreads keys over slots, Sentinel's primary may move).
  */
 export function carryTargetOf(target: RedisTarget, extra: RedisOptions | undefined): string | undefined {
-  if (target.kind !== 'single') return undefined;
-  const o: RedisOptions = { ...target.options, ...extra };
-  if (o.sentinels?.length) return undefined;
-  return redisTarget({
-    tls: o.tls !== undefined,
-    host: o.host,
-    port: o.port,
-    path: o.path ?? undefined,
-    db: o.db,
-    username: o.username,
-  });
+  return target.kind === 'single' ? redisTarget({ ...target.options, ...extra }) : undefined;
 }

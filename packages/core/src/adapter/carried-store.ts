@@ -41,25 +41,32 @@ export function carriedStoreOf(
   return typeof offer === 'function' ? offer.bind(backend) : undefined;
 }
 
-/** Where a single Redis server is, as both a broker and a backend on it name it. */
+/**
+ * Where a Redis connection goes, in the shape of ioredis's options (which both Redis adapters hold),
+ * so the broker and the backend name one server the same way.
+ */
 export interface RedisTargetParts {
-  readonly tls?: boolean;
+  /** Any value means TLS (ioredis takes the TLS options object here). */
+  readonly tls?: unknown;
   readonly host?: string | undefined;
   readonly port?: number | undefined;
   /** A Unix socket instead of host and port. */
-  readonly path?: string | undefined;
+  readonly path?: string | null | undefined;
   readonly db?: number | undefined;
   /** Scripts run with the settling connection's rights: another user may not reach the keys. */
   readonly username?: string | undefined;
+  /** Set for Sentinel, whose primary may move: such a connection has no fixed target. */
+  readonly sentinels?: readonly unknown[] | null | undefined;
 }
 
 /**
  * The {@link CarriedStore.target} of one Redis server and database, the same text on both sides
  * when they connect the same way (`localhost` and `127.0.0.1` count as different: only an exact
- * match is trusted to be the same server).
+ * match is trusted to be the same server). `undefined` for Sentinel.
  */
-export function redisTarget(parts: RedisTargetParts): string {
-  const scheme = parts.tls ? 'rediss' : 'redis';
+export function redisTarget(parts: RedisTargetParts): string | undefined {
+  if (parts.sentinels?.length) return undefined;
+  const scheme = parts.tls !== undefined ? 'rediss' : 'redis';
   const user = parts.username ? `${encodeURIComponent(parts.username)}@` : '';
   const where = parts.path ? `unix:${parts.path}` : `${parts.host ?? 'localhost'}:${parts.port ?? 6379}`;
   return `${scheme}://${user}${where}/${parts.db ?? 0}`;
